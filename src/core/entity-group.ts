@@ -1,0 +1,50 @@
+import { fansOut, type Rule } from "./rule.js";
+import { GROUP_SEPARATOR, groupSlug, renderName, shortHash, slugify } from "./entity-naming.js";
+import type { SourceTopic } from "./source-topic.js";
+
+/** Who a derived entity is: stable keys for Home Assistant and the name shown to the user. */
+export interface EntityIdentity {
+  readonly ruleKey: string;
+  /** `ruleKey`, or `ruleKey__group` for a fanned-out rule; only `[a-z0-9_]`. */
+  readonly entityKey: string;
+  readonly name: string;
+  /** A slug of the name, for Home Assistant's suggested entity id. */
+  readonly objectId: string;
+  /** Values of the rule's named wildcards, by name. */
+  readonly captures: Readonly<Record<string, string>>;
+}
+
+/** One derived entity's inputs: the topics feeding it and what has been reported about them. */
+export class EntityGroup {
+  readonly topics = new Map<string, SourceTopic>();
+  /** Sources whose current payload was found unusable, with the payload version already counted. */
+  readonly unusableVersions = new Map<string, number>();
+  ignoredTotal = 0;
+
+  constructor(
+    readonly rule: Rule,
+    /** The captured values joined with "/", which no topic level can contain. */
+    readonly key: string,
+    readonly identity: EntityIdentity,
+  ) {}
+}
+
+export function identify(
+  rule: Rule,
+  captures: readonly string[],
+  takenKeys: ReadonlySet<string>,
+): EntityIdentity {
+  const name = renderName(rule.nameTemplate, rule.captureNames, captures);
+  const byName: Record<string, string> = {};
+  rule.captureNames.forEach((captureName, index) => {
+    byName[captureName] = captures[index] ?? "";
+  });
+  let entityKey = rule.key;
+  if (fansOut(rule)) {
+    entityKey = `${rule.key}${GROUP_SEPARATOR}${groupSlug(captures)}`;
+    // "Living Room" and "living_room" slug alike; the second one gets a tag of its raw value.
+    if (takenKeys.has(entityKey)) entityKey = `${entityKey}_${shortHash(captures.join("/"))}`;
+  }
+  const objectId = slugify(name) || entityKey;
+  return { ruleKey: rule.key, entityKey, name, objectId, captures: byName };
+}

@@ -1,0 +1,236 @@
+import { deriveGroup, type DerivedValue, type UnusableSource } from "./derived-value.js";
+import { EntityGroup, identify, type EntityIdentity } from "./entity-group.js";
+import { fansOut, type Rule } from "./rule.js";
+import { SourceTopic } from "./source-topic.js";
+import { TopicMatcher } from "./topic-matcher.js";
+
+/** A reading as saved across restarts: the raw payload, so a changed rule can read it anew. */
+export interface SavedReading {
+  readonly topic: string;
+  readonly payload: string;
+  readonly receivedAt: number;
+}
+
+export interface ReadingsStoreOptions {
+  /** Topics under these prefixes are the add-on's own output and never count as inputs. */
+  readonly ignoredPrefixes?: readonly string[];
+  /** Called once per rule, the first time its source limit makes it drop a topic. */
+  readonly onSourceLimit?: (rule: Rule, droppedTopic: string) => void;
+}
+
+interface RuleState {
+  readonly rule: Rule;
+  readonly groups: Map<string, EntityGroup>;
+  readonly entityKeys: Set<string>;
+  sourceCount: number;
+  limitReported: boolean;
+}
+
+interface FilterTarget {
+  readonly state: RuleState;
+  /** Maps the filter's capture order onto the rule's. */
+  readonly order: readonly number[];
+}
+
+/**
+ * The latest payload of every topic the rules match, and the entity groups they feed.
+ * The message path (`ingest`) is a map lookup and three assignments for a topic seen before;
+ * everything else waits for a read time.
+ */
+export class ReadingsStore {
+  private readonly states = new Map<string, RuleState>();
+  private readonly matcher = new TopicMatcher<FilterTarget>();
+  private readonly topics = new Map<string, SourceTopic>();
+  private readonly ignoredPrefixes: readonly string[];
+  private readonly onSourceLimit: (rule: Rule, droppedTopic: string) => void;
+
+  constructor(rules: readonly Rule[], options: ReadingsStoreOptions = {}) {
+    this.ignoredPrefixes = options.ignoredPrefixes ?? [];
+    this.onSourceLimit = options.onSourceLimit ?? (() => undefined);
+    for (const rule of rules) {
+      if (this.states.has(rule.key)) throw new Error(`two rules share the key "${rule.key}"`);
+      const state: RuleState = {
+        rule,
+        groups: new Map(),
+        entityKeys: new Set(),
+        sourceCount: 0,
+        limitReported: false,
+      };
+      this.states.set(rule.key, state);
+      for (const filter of rule.filters) {
+        const order = filter.captureNames.map((name) => rule.captureNames.indexOf(name));
+        this.matcher.add(filter, { state, order });
+      }
+      // A rule without named wildcards is one entity, known before any reading arrives.
+      if (!fansOut(rule)) this.groupOf(state, []);
+    }
+  }
+
+  /** The hot path: remember the latest payload of `topic`. */
+  ingest(topic: string, payload: string, now: number): void {
+    const source = this.topics.get(topic) ?? this.admit(topic);
+    if (source === undefined) return;
+    source.payload = payload;
+    source.receivedAt = now;
+    source.version += 1;
+  }
+
+  /** A payload too large to keep: remembered only as unusable, so it cannot pin memory. */
+  ingestOversized(topic: string, bytes: number, now: number): void {
+    const source = this.topics.get(topic) ?? this.admit(topic);
+    if (source === undefined) return;
+    source.forgetPayload();
+    source.payload = { bytes };
+    source.receivedAt = now;
+    source.version += 1;
+  }
+
+  /** Derived values of the given rules (all by default) at time `now`; releases payloads gone stale. */
+  read(
+    now: number,
+    onUnusable: (found: UnusableSource) => void,
+    ruleKeys?: readonly string[],
+  ): DerivedValue[] {
+    const derived: DerivedValue[] = [];
+    for (const state of this.selectStates(ruleKeys)) {
+      for (const group of state.groups.values()) {
+        derived.push(deriveGroup(group, now, onUnusable));
+        this.releaseStale(group, now);
+      }
+    }
+    return derived;
+  }
+
+  /** Every entity known now: each plain rule, and each fanned-out value seen so far. */
+  entities(): EntityIdentity[] {
+    return [...this.states.values()].flatMap((state) =>
+      [...state.groups.values()].map((group) => group.identity),
+    );
+  }
+
+  get trackedTopicCount(): number {
+    return this.topics.size;
+  }
+
+  sourceCountOf(ruleKey: string): number {
+    return this.states.get(ruleKey)?.sourceCount ?? 0;
+  }
+
+  snapshot(): SavedReading[] {
+    const saved: SavedReading[] = [];
+    for (const source of this.topics.values()) {
+      if (typeof source.payload === "string") {
+        saved.push({ topic: source.topic, payload: source.payload, receivedAt: source.receivedAt });
+      }
+    }
+    return saved;
+  }
+
+  /** Takes back saved readings still fresh for some rule; returns how many were taken. */
+  restore(saved: readonly SavedReading[], now: number): number {
+    let restored = 0;
+    for (const reading of saved) {
+      if (reading.receivedAt > now) continue;
+      const known = this.topics.get(reading.topic);
+      if (known !== undefined && known.version > 0) continue;
+      // Too old for every rule: admitting it would only create an entity or take a source slot.
+      if (known === undefined && now - reading.receivedAt > this.longestMaxAgeOf(reading.topic)) continue;
+      const source = known ?? this.admit(reading.topic);
+      if (source === undefined || now - reading.receivedAt > source.keepForMs) continue;
+      source.payload = reading.payload;
+      source.receivedAt = reading.receivedAt;
+      source.version += 1;
+      restored += 1;
+    }
+    return restored;
+  }
+
+  private longestMaxAgeOf(topic: string): number {
+    let longest = Number.NEGATIVE_INFINITY;
+    for (const { target } of this.matcher.match(topic)) {
+      longest = Math.max(longest, target.state.rule.maxAgeMs);
+    }
+    return longest;
+  }
+
+  private selectStates(ruleKeys: readonly string[] | undefined): Iterable<RuleState> {
+    if (ruleKeys === undefined) return this.states.values();
+    return ruleKeys.flatMap((key) => {
+      const state = this.states.get(key);
+      return state === undefined ? [] : [state];
+    });
+  }
+
+  /** First sight of a topic: find the groups it feeds, making room under each rule's source limit. */
+  private admit(topic: string): SourceTopic | undefined {
+    for (const prefix of this.ignoredPrefixes) if (topic.startsWith(prefix)) return undefined;
+    const matches = this.matcher.match(topic);
+    if (matches.length === 0) return undefined;
+    const source = new SourceTopic(topic);
+    for (const { target, captures } of matches) {
+      const group = this.groupOf(
+        target.state,
+        target.order.length === 0 ? [] : reorder(captures, target.order),
+      );
+      if (group.topics.has(topic)) continue;
+      if (target.state.sourceCount >= target.state.rule.maxSources) this.dropLeastRecent(target.state);
+      group.topics.set(topic, source);
+      source.join(group);
+      target.state.sourceCount += 1;
+    }
+    this.topics.set(topic, source);
+    return source;
+  }
+
+  private groupOf(state: RuleState, captures: readonly string[]): EntityGroup {
+    const key = captures.join("/");
+    let group = state.groups.get(key);
+    if (group === undefined) {
+      const identity = identify(state.rule, captures, state.entityKeys);
+      state.entityKeys.add(identity.entityKey);
+      group = new EntityGroup(state.rule, key, identity);
+      state.groups.set(key, group);
+    }
+    return group;
+  }
+
+  private dropLeastRecent(state: RuleState): void {
+    let oldest: { group: EntityGroup; source: SourceTopic } | undefined;
+    for (const group of state.groups.values()) {
+      for (const source of group.topics.values()) {
+        if (oldest === undefined || source.receivedAt < oldest.source.receivedAt) oldest = { group, source };
+      }
+    }
+    if (oldest === undefined) return;
+    const { group, source } = oldest;
+    group.topics.delete(source.topic);
+    source.leave(group);
+    state.sourceCount -= 1;
+    if (group.topics.size === 0 && fansOut(state.rule)) {
+      state.groups.delete(group.key);
+      // Free the key, so the entity gets the same key back if its value returns.
+      state.entityKeys.delete(group.identity.entityKey);
+    }
+    if (source.groups.length === 0) this.topics.delete(source.topic);
+    if (!state.limitReported) {
+      state.limitReported = true;
+      this.onSourceLimit(state.rule, source.topic);
+    }
+  }
+
+  private releaseStale(group: EntityGroup, now: number): void {
+    for (const source of group.topics.values()) {
+      if (source.payload !== undefined && now - source.receivedAt > source.keepForMs) {
+        source.forgetPayload();
+      }
+    }
+  }
+}
+
+function reorder(captures: readonly string[], order: readonly number[]): string[] {
+  const reordered = new Array<string>(order.length);
+  order.forEach((position, index) => {
+    reordered[position] = captures[index] ?? "";
+  });
+  return reordered;
+}
