@@ -1,0 +1,118 @@
+import { isBinaryFunction, usesOnValue } from "../core/aggregate-functions.js";
+import { placeholders, ruleKey } from "../core/entity-naming.js";
+import type { Rule } from "../core/rule.js";
+import { parseTopicList } from "../core/topic-filter.js";
+import { parseValuePath } from "../core/value-path.js";
+import {
+  binarySensorDeviceClassProblem,
+  sensorDeviceClassProblem,
+  stateClassProblem,
+  stateClassUnitProblem,
+} from "../homeassistant/device-classes.js";
+import type { Options, RuleOptions } from "./schema.js";
+
+const DEFAULT_ON_VALUE = "ON";
+
+/**
+ * Turns validated rule options into the core's rules, catching here every rule Home Assistant
+ * would refuse later (a unit its device class forbids, a unit on a binary sensor, …).
+ */
+export function compileRules(options: Options): { rules: Rule[]; problems: string[] } {
+  const problems: string[] = [];
+  const rules: Rule[] = [];
+  const keyOwners = new Map<string, number>();
+  options.rules.forEach((ruleOptions, index) => {
+    const where = `rules[${index}]`;
+    const report = (field: string, problem: string) => problems.push(`${where}.${field}: ${problem}`);
+    const rule = compileRule(ruleOptions, options, report);
+    if (rule === undefined) return;
+    const owner = keyOwners.get(rule.key);
+    if (owner !== undefined) {
+      report(
+        ruleOptions.id === undefined ? "name" : "id",
+        `rules[${owner}] already has the key "${rule.key}"; give one of them a different id`,
+      );
+      return;
+    }
+    keyOwners.set(rule.key, index);
+    rules.push(rule);
+  });
+  return { rules, problems };
+}
+
+function compileRule(
+  options: RuleOptions,
+  defaults: Pick<Options, "max_age" | "read_interval" | "max_sources">,
+  reportProblem: (field: string, problem: string) => void,
+): Rule | undefined {
+  let problemCount = 0;
+  const report = (field: string, problem: string) => {
+    problemCount += 1;
+    reportProblem(field, problem);
+  };
+  const filters = parseTopicList(options.topic);
+  if (!filters.ok) report("topic", filters.problem);
+  const path = options.value_path === undefined ? undefined : parseValuePath(options.value_path);
+  if (path !== undefined && !path.ok) report("value_path", path.problem);
+
+  const captureNames = filters.ok ? (filters.value[0]?.captureNames ?? []) : [];
+  const used = placeholders(options.name);
+  // With a broken topic the wildcards are unknown; only the topic's problem is reported.
+  for (const name of filters.ok ? used : []) {
+    if (!captureNames.includes(name))
+      report("name", `{${name}} is not a named wildcard of the topic (write +${name} in it)`);
+  }
+  for (const name of captureNames) {
+    if (!used.includes(name))
+      report("name", `must contain {${name}}, or every +${name} entity would have the same name`);
+  }
+
+  const fn = options.function;
+  if (isBinaryFunction(fn)) {
+    if (options.unit !== undefined)
+      report("unit", `a ${fn} rule is a binary sensor (on/off) and has no unit`);
+    if (options.state_class !== undefined)
+      report("state_class", `a ${fn} rule is a binary sensor and has no state class`);
+    if (options.precision !== undefined)
+      report("precision", `a ${fn} rule is a binary sensor and has no precision`);
+    if (options.device_class !== undefined) {
+      const problem = binarySensorDeviceClassProblem(options.device_class);
+      if (problem !== undefined) report("device_class", problem);
+    }
+  } else {
+    if (options.device_class !== undefined) {
+      const problem = sensorDeviceClassProblem(options.device_class, options.unit);
+      if (problem !== undefined) report(options.unit === undefined ? "device_class" : "unit", problem);
+    }
+    if (options.state_class !== undefined) {
+      const problem =
+        stateClassProblem(options.device_class, options.state_class) ??
+        stateClassUnitProblem(options.state_class, options.unit);
+      if (problem !== undefined) report("state_class", problem);
+    }
+  }
+  if (options.on_value !== undefined && !usesOnValue(fn)) {
+    report("on_value", `only all, any, none and count_on compare with on_value; ${fn} does not`);
+  }
+
+  if (problemCount > 0 || !filters.ok || (path !== undefined && !path.ok)) return undefined;
+  return {
+    key: ruleKey(options.id, options.name),
+    nameTemplate: options.name,
+    filters: filters.value,
+    captureNames,
+    function: fn,
+    valuePath: path?.value,
+    onValue: (options.on_value ?? DEFAULT_ON_VALUE).trim().toLowerCase(),
+    minInputs: options.min_inputs ?? 1,
+    maxAgeMs: (options.max_age ?? defaults.max_age) * 1000,
+    intervalMs: (options.interval ?? defaults.read_interval) * 1000,
+    maxSources: defaults.max_sources,
+    presentation: {
+      unit: options.unit,
+      deviceClass: options.device_class,
+      stateClass: options.state_class,
+      precision: options.precision,
+    },
+  };
+}

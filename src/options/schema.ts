@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { FUNCTION_NAMES } from "../core/aggregate-functions.js";
+import { STATE_CLASSES } from "../homeassistant/device-classes.js";
+
+/**
+ * The add-on's options, exactly as the Supervisor writes them to /data/options.json.
+ * config.yaml's `schema` mirrors this one field by field (a test holds them together), so
+ * bounds here are the bounds of the Configuration tab too.
+ */
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as const;
+
+/** MQTT topic levels that Home Assistant's discovery accepts. */
+export const TOPIC_PART = /^[a-zA-Z0-9_-]+$/;
+export const RULE_ID = /^[a-z0-9_]+$/;
+
+const seconds = (min: number, max: number) => z.int().min(min).max(max);
+
+export const ruleOptionsSchema = z.strictObject({
+  name: z.string().trim().min(1),
+  topic: z.string().trim().min(1),
+  function: z.enum(FUNCTION_NAMES),
+  id: z.string().regex(RULE_ID, "use lower-case letters, digits and _ only").optional(),
+  value_path: z.string().trim().min(1).optional(),
+  on_value: z.string().min(1).optional(),
+  unit: z.string().trim().min(1).optional(),
+  device_class: z.string().trim().min(1).optional(),
+  state_class: z.enum(STATE_CLASSES).optional(),
+  precision: z.int().min(0).max(10).optional(),
+  interval: seconds(1, 86_400).optional(),
+  max_age: seconds(1, 2_592_000).optional(),
+  min_inputs: z.int().min(1).max(100_000).optional(),
+});
+
+export const mqttOptionsSchema = z.strictObject({
+  host: z.string().trim().min(1).optional(),
+  port: z.int().min(1).max(65_535).optional(),
+  username: z.string().min(1).optional(),
+  password: z.string().min(1).optional(),
+  tls: z.boolean().optional(),
+});
+
+export const optionsSchema = z.strictObject({
+  log_level: z.enum(LOG_LEVELS).default("info"),
+  first_read_delay: seconds(0, 3_600).default(10),
+  read_interval: seconds(1, 86_400).default(180),
+  max_age: seconds(1, 2_592_000).default(900),
+  max_sources: z.int().min(1).max(100_000).default(1_000),
+  discovery_prefix: z
+    .string()
+    .regex(TOPIC_PART, "use letters, digits, _ and - only")
+    .default("homeassistant"),
+  base_topic: z.string().regex(TOPIC_PART, "use letters, digits, _ and - only").default("mqtt_aggregator"),
+  rules: z.array(ruleOptionsSchema).default([]),
+  mqtt: mqttOptionsSchema.default({}),
+});
+
+export type RuleOptions = z.infer<typeof ruleOptionsSchema>;
+export type MqttOptions = z.infer<typeof mqttOptionsSchema>;
+export type Options = z.infer<typeof optionsSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -1,0 +1,16 @@
+import type { Rule } from "../core/rule.js";
+import type { LogLevel, MqttOptions } from "./schema.js";
+
+/** The validated options in the program's own terms: camelCase, durations in milliseconds, rules compiled. */
+export interface Settings {
+  readonly logLevel: LogLevel;
+  readonly firstReadDelayMs: number;
+  readonly readIntervalMs: number;
+  readonly discoveryPrefix: string;
+  readonly baseTopic: string;
+  readonly rules: readonly Rule[];
+  readonly mqtt: BrokerOverride;
+}
+
+/** Manual broker settings; `host` set means "use these instead of the Supervisor's". */
+export type BrokerOverride = Readonly<MqttOptions>;
