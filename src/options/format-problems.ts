@@ -19,6 +19,7 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
     case "unrecognized_keys":
       return issue.keys.map((key) => `${fieldPath([...issue.path, key])}: unknown option`).join("\n");
     case "invalid_type":
+      if (where.endsWith("password")) return `${where}: expected ${issue.expected}`;
       return issue.input === undefined
         ? `${where}: required`
         : `${where}: expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${
@@ -47,5 +48,5 @@ function describe(input: unknown): string {
   if (Array.isArray(input)) return "a list";
   if (typeof input === "string") return `"${input.length > 30 ? `${input.slice(0, 27)}...` : input}"`;
   if (typeof input === "object") return "an object";
-  return String(input);
+  return typeof input === "number" || typeof input === "boolean" ? String(input) : typeof input;
 }

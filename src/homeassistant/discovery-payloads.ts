@@ -1,0 +1,112 @@
+import { isBinaryFunction } from "../core/aggregate-functions.js";
+import type { DerivedValue } from "../core/derived-value.js";
+import type { EntityIdentity } from "../core/entity-group.js";
+import type { Rule } from "../core/rule.js";
+import { canonicalUnit } from "./device-classes.js";
+import { configTopic, entityTopics, statusTopic, type Component, type TopicLayout } from "./entity-topics.js";
+
+/** What the add-on says about itself in every config. */
+export interface AddonInfo {
+  readonly version: string;
+  readonly supportUrl: string;
+}
+
+export interface Message {
+  readonly topic: string;
+  readonly payload: string;
+}
+
+const ADDON_NAME = "MQTT Aggregator";
+/** Attribute lists are capped: Home Assistant's recorder drops attributes over 16 KB. */
+const LISTED_SOURCES = 50;
+
+export function componentOf(rule: Rule): Component {
+  return isBinaryFunction(rule.function) ? "binary_sensor" : "sensor";
+}
+
+export function uniqueIdOf(identity: EntityIdentity): string {
+  return `mqtt_aggregator_${identity.entityKey}`;
+}
+
+/**
+ * The discovery config of one entity. Only keys Home Assistant knows: an unknown key inside
+ * `device`, `origin` or an availability entry makes it reject the whole config.
+ */
+export function discoveryConfig(
+  layout: TopicLayout,
+  addon: AddonInfo,
+  rule: Rule,
+  identity: EntityIdentity,
+): Message {
+  const component = componentOf(rule);
+  const topics = entityTopics(layout, identity.entityKey);
+  const { unit, deviceClass, stateClass, precision } = rule.presentation;
+  const config: Record<string, unknown> = {
+    name: identity.name,
+    unique_id: uniqueIdOf(identity),
+    default_entity_id: `${component}.${identity.objectId}`,
+    state_topic: topics.state,
+    json_attributes_topic: topics.attributes,
+    availability: [{ topic: statusTopic(layout) }, { topic: topics.availability }],
+    availability_mode: "all",
+    device: {
+      identifiers: [`mqtt_aggregator_${layout.baseTopic}`],
+      name: ADDON_NAME,
+      manufacturer: "MQTT Aggregator project",
+      model: "Home Assistant add-on",
+      sw_version: addon.version,
+    },
+    origin: { name: ADDON_NAME, sw_version: addon.version, support_url: addon.supportUrl },
+  };
+  if (component === "binary_sensor") {
+    config["payload_on"] = "ON";
+    config["payload_off"] = "OFF";
+  }
+  if (unit !== undefined) config["unit_of_measurement"] = canonicalUnit(unit);
+  if (deviceClass !== undefined) config["device_class"] = deviceClass;
+  if (stateClass !== undefined) config["state_class"] = stateClass;
+  if (precision !== undefined) config["suggested_display_precision"] = precision;
+  return { topic: configTopic(layout, component, identity.entityKey), payload: JSON.stringify(config) };
+}
+
+/** State, attributes and availability of one derived value, all retained by the publisher. */
+export function stateMessages(
+  layout: TopicLayout,
+  rule: Rule,
+  derived: DerivedValue,
+  readAt: Date,
+): Message[] {
+  const topics = entityTopics(layout, derived.identity.entityKey);
+  const attributes = JSON.stringify({
+    function: rule.function,
+    inputs: derived.inputs,
+    fresh_sources: derived.fresh.slice(0, LISTED_SOURCES),
+    stale_sources: derived.stale.slice(0, LISTED_SOURCES),
+    unusable_sources: derived.unusable.slice(0, LISTED_SOURCES),
+    fresh_count: derived.fresh.length,
+    stale_count: derived.stale.length,
+    unusable_count: derived.unusable.length,
+    ignored_readings: derived.ignoredTotal,
+    ...(derived.state.kind === "none" ? { unavailable_because: derived.state.reason } : {}),
+    read_at: readAt.toISOString(),
+  });
+  const messages: Message[] = [{ topic: topics.attributes, payload: attributes }];
+  if (derived.state.kind === "none") {
+    messages.push({ topic: topics.availability, payload: "offline" });
+    return messages;
+  }
+  messages.push({ topic: topics.state, payload: formatState(derived.state, rule.presentation.precision) });
+  // Available after the state, so Home Assistant never shows the previous value as current.
+  messages.push({ topic: topics.availability, payload: "online" });
+  return messages;
+}
+
+export function formatState(
+  state: { kind: "number"; value: number } | { kind: "binary"; on: boolean },
+  precision: number | undefined,
+): string {
+  if (state.kind === "binary") return state.on ? "ON" : "OFF";
+  if (precision !== undefined) return state.value.toFixed(precision);
+  // 21.400000000000002 is float noise from averaging, not information.
+  return String(Number(state.value.toPrecision(12)));
+}

@@ -1,0 +1,84 @@
+import type { DerivedValue } from "../core/derived-value.js";
+import type { EntityIdentity } from "../core/entity-group.js";
+import type { Rule } from "../core/rule.js";
+import { discoveryConfig, stateMessages, type AddonInfo, type Message } from "./discovery-payloads.js";
+import type { TopicLayout } from "./entity-topics.js";
+
+export type Publish = (
+  topic: string,
+  payload: string,
+  options: { retain: boolean; qos: 0 | 1 },
+) => Promise<boolean>;
+
+export interface EntityPublisherOptions {
+  readonly layout: TopicLayout;
+  readonly addon: AddonInfo;
+  readonly rules: readonly Rule[];
+  readonly publish: Publish;
+}
+
+/**
+ * Puts derived values in front of Home Assistant: a discovery config before an entity's first
+ * state, states at each read time, and everything again when the broker or Home Assistant
+ * comes back. Everything is retained so Home Assistant finds it whenever it subscribes.
+ */
+export class EntityPublisher {
+  private readonly rules: ReadonlyMap<string, Rule>;
+  /** Entities whose config went out on the current connection. */
+  private readonly announced = new Set<string>();
+  /** The latest state messages of each entity, republished after a reconnect or a birth message. */
+  private readonly latest = new Map<string, readonly Message[]>();
+
+  constructor(private readonly options: EntityPublisherOptions) {
+    this.rules = new Map(options.rules.map((rule) => [rule.key, rule]));
+  }
+
+  /** After a (re)connection or Home Assistant's birth: configs of every known entity, then their states. */
+  async announce(entities: readonly EntityIdentity[]): Promise<void> {
+    this.announced.clear();
+    await this.send(entities.map((identity) => this.configOf(identity)));
+    await this.send([...this.latest.values()].flat());
+  }
+
+  async publishDerived(values: readonly DerivedValue[], readAt: Date): Promise<void> {
+    const configs: Message[] = [];
+    const states: Message[] = [];
+    for (const derived of values) {
+      const rule = this.ruleOf(derived.identity);
+      if (!this.announced.has(derived.identity.entityKey)) configs.push(this.configOf(derived.identity));
+      const messages = stateMessages(this.options.layout, rule, derived, readAt);
+      this.latest.set(derived.identity.entityKey, messages);
+      states.push(...messages);
+    }
+    await this.send(configs);
+    await this.send(states);
+  }
+
+  /** Clears retained topics: an empty retained config removes the entity from Home Assistant. */
+  async clear(topics: readonly string[]): Promise<void> {
+    await this.send(topics.map((topic) => ({ topic, payload: "" })));
+  }
+
+  private configOf(identity: EntityIdentity): Message {
+    this.announced.add(identity.entityKey);
+    return discoveryConfig(this.options.layout, this.options.addon, this.ruleOf(identity), identity);
+  }
+
+  /** In flight together: one broker round trip per batch rather than per message. */
+  private async send(messages: readonly Message[]): Promise<void> {
+    const results = await Promise.all(
+      messages.map((message) =>
+        this.options.publish(message.topic, message.payload, { retain: true, qos: 1 }),
+      ),
+    );
+    // Offline: nothing went out, so the next connection must announce again.
+    if (results.includes(false)) this.announced.clear();
+  }
+
+  private ruleOf(identity: EntityIdentity): Rule {
+    const rule = this.rules.get(identity.ruleKey);
+    if (rule === undefined)
+      throw new Error(`no rule "${identity.ruleKey}" for entity "${identity.entityKey}"`);
+    return rule;
+  }
+}

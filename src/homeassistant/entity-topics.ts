@@ -1,0 +1,53 @@
+/** Where the add-on and each of its entities publish; every part is `[a-zA-Z0-9_-]`. */
+export interface TopicLayout {
+  readonly discoveryPrefix: string;
+  readonly baseTopic: string;
+}
+
+export type Component = "sensor" | "binary_sensor";
+
+export function statusTopic(layout: TopicLayout): string {
+  return `${layout.baseTopic}/status`;
+}
+
+/** Home Assistant's birth and will messages. */
+export function homeAssistantStatusTopic(layout: TopicLayout): string {
+  return `${layout.discoveryPrefix}/status`;
+}
+
+export function configTopic(layout: TopicLayout, component: Component, entityKey: string): string {
+  return `${layout.discoveryPrefix}/${component}/${layout.baseTopic}/${entityKey}/config`;
+}
+
+/** Matches every discovery config this add-on may have published under its base topic. */
+export function ownConfigsFilter(layout: TopicLayout): string {
+  return `${layout.discoveryPrefix}/+/${layout.baseTopic}/+/config`;
+}
+
+export function entityTopics(layout: TopicLayout, entityKey: string) {
+  const root = `${layout.baseTopic}/${entityKey}`;
+  return {
+    state: `${root}/state`,
+    attributes: `${root}/attributes`,
+    availability: `${root}/availability`,
+  } as const;
+}
+
+/** Reads a config topic back into its parts, or undefined when it is not one of ours. */
+export function parseConfigTopic(
+  layout: TopicLayout,
+  topic: string,
+): { component: string; entityKey: string } | undefined {
+  const parts = topic.split("/");
+  if (
+    parts.length !== 5 ||
+    parts[0] !== layout.discoveryPrefix ||
+    parts[2] !== layout.baseTopic ||
+    parts[4] !== "config"
+  ) {
+    return undefined;
+  }
+  const component = parts[1] ?? "";
+  const entityKey = parts[3] ?? "";
+  return { component, entityKey };
+}

@@ -1,0 +1,31 @@
+import { GROUP_SEPARATOR, ruleKeyOfEntity } from "../core/entity-naming.js";
+import { fansOut, type Rule } from "../core/rule.js";
+import { componentOf } from "./discovery-payloads.js";
+import { entityTopics, parseConfigTopic, type TopicLayout } from "./entity-topics.js";
+
+/**
+ * Retained topics to clear, one list per entity, for entities this add-on published before but whose rule is gone
+ * (or now yields another kind of entity). Entities of current rules, fanned-out ones included,
+ * are kept even when not seen yet since the start, so their history in Home Assistant survives.
+ */
+export function staleEntityTopics(
+  layout: TopicLayout,
+  retainedConfigTopics: readonly string[],
+  rules: readonly Rule[],
+): string[][] {
+  const rulesByKey = new Map(rules.map((rule) => [rule.key, rule]));
+  const stale: string[][] = [];
+  for (const topic of retainedConfigTopics) {
+    const parsed = parseConfigTopic(layout, topic);
+    if (parsed === undefined) continue;
+    const rule = rulesByKey.get(ruleKeyOfEntity(parsed.entityKey));
+    const current =
+      rule !== undefined &&
+      componentOf(rule) === parsed.component &&
+      (fansOut(rule) ? parsed.entityKey.includes(GROUP_SEPARATOR) : parsed.entityKey === rule.key);
+    if (current) continue;
+    const topics = entityTopics(layout, parsed.entityKey);
+    stale.push([topic, topics.state, topics.attributes, topics.availability]);
+  }
+  return stale;
+}
