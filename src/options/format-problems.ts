@@ -22,10 +22,7 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
       if (where.endsWith("password")) return `${where}: expected ${issue.expected}`;
       return issue.input === undefined
         ? `${where}: required`
-        : `${where}: expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${
-            // A password typed as a number must not end up in the log.
-            issue.path.at(-1) === "password" ? typeof issue.input : describe(issue.input)
-          }`;
+        : `${where}: expected ${issue.expected === "int" ? "a whole number" : issue.expected}, got ${describe(issue.input)}`;
     case "too_small":
       return issue.origin === "string"
         ? `${where}: cannot be empty`

@@ -1,0 +1,209 @@
+import { randomBytes } from "node:crypto";
+import type { UnusableSource } from "../core/derived-value.js";
+import { ReadingsStore } from "../core/readings-store.js";
+import type { Rule } from "../core/rule.js";
+import type { AddonInfo } from "../homeassistant/discovery-payloads.js";
+import { EntityPublisher } from "../homeassistant/entity-publisher.js";
+import {
+  homeAssistantStatusTopic,
+  ownConfigsFilter,
+  statusTopic,
+  type TopicLayout,
+} from "../homeassistant/entity-topics.js";
+import { staleEntityTopics } from "../homeassistant/stale-entities.js";
+import type { Logger } from "../logging/logger.js";
+import { BrokerConnection, type BrokerAddress } from "../mqtt/broker-connection.js";
+import type { Settings } from "../options/settings.js";
+import { StateFile } from "../persistence/state-file.js";
+import { ingestMessage } from "./message-intake.js";
+import { scheduleReads } from "./read-schedule.js";
+
+/** How long to listen for retained discovery configs before deciding which entities are stale. */
+const RETAINED_QUIET_MS = 500;
+const RETAINED_LONGEST_MS = 3_000;
+
+export interface AddonDependencies {
+  readonly settings: Settings;
+  readonly broker: BrokerAddress;
+  readonly dataDir: string;
+  readonly log: Logger;
+  readonly addon: AddonInfo;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export interface RunningAddon {
+  /** Saves the readings, says `offline` and disconnects. */
+  stop(): Promise<void>;
+  /** Reads every rule now and publishes the results (the demo and tests use it). */
+  readNow(): Promise<void>;
+  readonly store: ReadingsStore;
+}
+
+/**
+ * Wires the core to the outside: broker messages into the readings store, read times into
+ * Home Assistant entities, and the state file across restarts.
+ */
+export async function startAddon(deps: AddonDependencies): Promise<RunningAddon> {
+  const { settings, log } = deps;
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const layout: TopicLayout = { discoveryPrefix: settings.discoveryPrefix, baseTopic: settings.baseTopic };
+  const birthTopic = homeAssistantStatusTopic(layout);
+  const configsFilter = ownConfigsFilter(layout);
+
+  const store = new ReadingsStore(settings.rules, {
+    ignoredPrefixes: [`${settings.baseTopic}/`, `${settings.discoveryPrefix}/`],
+    onSourceLimit: (rule, topic) =>
+      log.warn(
+        `Rule "${rule.nameTemplate}" matches more than ${rule.maxSources} topics (max_sources); the least recently updated are dropped, starting with ${topic}`,
+      ),
+  });
+  const stateFile = new StateFile(deps.dataDir);
+  // Restored readings are published as soon as the broker is there, not at the first read time.
+  let publishRestored = (await restoreReadings(stateFile, store, now(), log)) > 0;
+
+  let retainedConfigs: Set<string> | undefined;
+  let cleanedUp = false;
+  let birthTimer: NodeJS.Timeout | undefined;
+
+  const connection = new BrokerConnection({
+    address: deps.broker,
+    clientId: `mqtt_aggregator_${randomBytes(4).toString("hex")}`,
+    statusTopic: statusTopic(layout),
+    log,
+    onMessage: (topic, payload) => {
+      if (topic === birthTopic) {
+        if (payload.toString() === "online") onBirth();
+        return;
+      }
+      if (
+        retainedConfigs !== undefined &&
+        payload.length > 0 &&
+        topic.startsWith(`${settings.discoveryPrefix}/`)
+      ) {
+        retainedConfigs.add(topic);
+        lastRetainedAt = Date.now();
+        return;
+      }
+      ingestMessage(store, topic, payload, now());
+    },
+    onConnected: async () => {
+      await connection.subscribe([birthTopic, ...subscriptionsOf(settings.rules)]);
+      if (!cleanedUp) {
+        await removeStaleEntities();
+        cleanedUp = true;
+      }
+      await publisher.announce(store.entities());
+      if (publishRestored) {
+        publishRestored = false;
+        await read();
+      }
+    },
+  });
+  const publisher = new EntityPublisher({
+    layout,
+    addon: deps.addon,
+    rules: settings.rules,
+    publish: (topic, payload, options) => connection.publish(topic, payload, options),
+  });
+
+  let lastRetainedAt = 0;
+  async function removeStaleEntities(): Promise<void> {
+    retainedConfigs = new Set();
+    lastRetainedAt = Date.now();
+    await connection.subscribe([configsFilter]);
+    const started = Date.now();
+    // Retained messages follow the subscription at once; stop listening when they stop coming.
+    while (Date.now() - lastRetainedAt < RETAINED_QUIET_MS && Date.now() - started < RETAINED_LONGEST_MS) {
+      await sleep(100);
+    }
+    await connection.unsubscribe([configsFilter]);
+    const stale = staleEntityTopics(layout, [...retainedConfigs], settings.rules);
+    retainedConfigs = undefined;
+    if (stale.length === 0) return;
+    await publisher.clear(stale.flat());
+    log.info(`Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists`);
+  }
+
+  function onBirth(): void {
+    // Home Assistant restarted; spread the republishing of many add-ons over a few seconds.
+    clearTimeout(birthTimer);
+    birthTimer = setTimeout(
+      () => {
+        log.info("Home Assistant restarted; publishing the entities again");
+        void publisher.announce(store.entities());
+      },
+      500 + Math.floor(random() * 2_000),
+    );
+  }
+
+  const warnUnusable = ({ identity, source, why }: UnusableSource) =>
+    log.warn(`"${identity.name}" ignores ${source}: ${why}`);
+
+  async function read(ruleKeys?: readonly string[]): Promise<void> {
+    const at = now();
+    const derived = store.read(at, warnUnusable, ruleKeys);
+    await publisher.publishDerived(derived, new Date(at));
+    log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
+    await saveReadings(stateFile, store, at, log);
+  }
+
+  if (settings.rules.length === 0) log.warn("No rules are configured: add some in the Configuration tab");
+  const stopReads = scheduleReads(settings.rules, settings.firstReadDelayMs, read);
+
+  return {
+    store,
+    readNow: () => read(),
+    async stop() {
+      stopReads();
+      clearTimeout(birthTimer);
+      await saveReadings(stateFile, store, now(), log);
+      await connection.stop();
+    },
+  };
+}
+
+/** Each distinct subscription once; named wildcards are plain `+` on the wire. */
+export function subscriptionsOf(rules: readonly Rule[]): string[] {
+  return [...new Set(rules.flatMap((rule) => rule.filters.map((filter) => filter.subscription)))];
+}
+
+/** Returns how many saved readings were taken back. */
+async function restoreReadings(
+  stateFile: StateFile,
+  store: ReadingsStore,
+  at: number,
+  log: Logger,
+): Promise<number> {
+  const loaded = await stateFile.load();
+  if (loaded.kind === "missing") return 0;
+  if (loaded.kind === "unreadable") {
+    log.warn(`Ignoring the saved readings in ${stateFile.path}: ${loaded.why}`);
+    return 0;
+  }
+  const restored = store.restore(loaded.readings, at);
+  log.info(
+    `Restored ${restored} of ${loaded.readings.length} saved readings (the others are too old or no longer match a rule)`,
+  );
+  return restored;
+}
+
+async function saveReadings(
+  stateFile: StateFile,
+  store: ReadingsStore,
+  at: number,
+  log: Logger,
+): Promise<void> {
+  try {
+    await stateFile.save(store.snapshot(), at);
+  } catch (error) {
+    log.warn(
+      `Cannot save the readings to ${stateFile.path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
