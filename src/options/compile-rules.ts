@@ -70,11 +70,11 @@ function compileRule(
   const fn = options.function;
   if (isBinaryFunction(fn)) {
     if (options.unit !== undefined)
-      report("unit", `a ${fn} rule is a binary sensor (on/off) and has no unit`);
+      report("unit", `function ${fn} makes a binary sensor (on/off), which has no unit`);
     if (options.state_class !== undefined)
-      report("state_class", `a ${fn} rule is a binary sensor and has no state class`);
+      report("state_class", `function ${fn} makes a binary sensor, which has no state class`);
     if (options.precision !== undefined)
-      report("precision", `a ${fn} rule is a binary sensor and has no precision`);
+      report("precision", `function ${fn} makes a binary sensor, which has no precision`);
     if (options.device_class !== undefined) {
       const problem = binarySensorDeviceClassProblem(options.device_class);
       if (problem !== undefined) report("device_class", problem);

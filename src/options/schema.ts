@@ -22,7 +22,7 @@ export const ruleOptionsSchema = z.strictObject({
   function: z.enum(FUNCTION_NAMES),
   id: z.string().regex(RULE_ID, "use lower-case letters, digits and _ only").optional(),
   value_path: z.string().trim().min(1).optional(),
-  on_value: z.string().min(1).optional(),
+  on_value: z.string().trim().min(1).optional(),
   unit: z.string().trim().min(1).optional(),
   device_class: z.string().trim().min(1).optional(),
   state_class: z.enum(STATE_CLASSES).optional(),

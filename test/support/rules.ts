@@ -1,0 +1,56 @@
+import type { DerivedValue, UnusableSource } from "../../src/core/derived-value.js";
+import type { ReadingsStore } from "../../src/core/readings-store.js";
+import type { Rule } from "../../src/core/rule.js";
+import { parseOptions } from "../../src/options/parse-options.js";
+
+/** A rule as a user writes it in the Configuration tab (snake_case keys). */
+export type RuleJson = Record<string, unknown>;
+
+/** Compiles rules through parseOptions, failing the test with the problems if they are invalid. */
+export function compile(rules: readonly RuleJson[], options: Record<string, unknown> = {}): Rule[] {
+  const result = parseOptions({ ...options, rules });
+  if (!result.ok) throw new Error(`options rejected:\n${result.problems.join("\n")}`);
+  return [...result.settings.rules];
+}
+
+/** Compiles exactly one rule. */
+export function compileOne(rule: RuleJson, options: Record<string, unknown> = {}): Rule {
+  const [compiled] = compile([rule], options);
+  if (compiled === undefined) throw new Error("no rule compiled");
+  return compiled;
+}
+
+/** The problems parseOptions reports for these options (an empty list when they are valid). */
+export function problemsOf(options: unknown): string[] {
+  const result = parseOptions(options);
+  return result.ok ? [] : result.problems;
+}
+
+/** Reads every entity at `now`, collecting unusable-source warnings. */
+export function readAll(
+  store: ReadingsStore,
+  now: number,
+  ruleKeys?: readonly string[],
+): { values: DerivedValue[]; warnings: UnusableSource[]; byKey: Map<string, DerivedValue> } {
+  const warnings: UnusableSource[] = [];
+  const values = store.read(now, (found) => warnings.push(found), ruleKeys);
+  return { values, warnings, byKey: new Map(values.map((value) => [value.identity.entityKey, value])) };
+}
+
+/** The only derived value at `now`; fails if there is not exactly one. */
+export function readOne(store: ReadingsStore, now: number, ruleKeys?: readonly string[]): DerivedValue {
+  const { values } = readAll(store, now, ruleKeys);
+  if (values.length !== 1 || values[0] === undefined)
+    throw new Error(`expected one entity, got ${values.length}`);
+  return values[0];
+}
+
+/** The numeric state, or undefined when the state is not a number. */
+export function numberOf(value: DerivedValue | undefined): number | undefined {
+  return value?.state.kind === "number" ? value.state.value : undefined;
+}
+
+/** The binary state, or undefined when the state is not binary. */
+export function onOf(value: DerivedValue | undefined): boolean | undefined {
+  return value?.state.kind === "binary" ? value.state.on : undefined;
+}
