@@ -81,7 +81,10 @@ export class BrokerConnection {
 
   async subscribe(filters: readonly string[]): Promise<void> {
     if (filters.length === 0) return;
-    await this.client.subscribeAsync([...filters], { qos: 0 });
+    const granted = await this.client.subscribeAsync([...filters], { qos: 0 });
+    // 128 is the broker saying no (an ACL); MQTT.js reports it as a grant, not an error.
+    const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
+    if (refused.length > 0) this.options.log.error(`The MQTT broker refused the subscription to ${refused.join(", ")}`);
   }
 
   async unsubscribe(filters: readonly string[]): Promise<void> {

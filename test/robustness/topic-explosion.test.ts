@@ -1,0 +1,55 @@
+import type { MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectClient, startBroker, type TestBroker } from "../support/brokers.js";
+import { eventually, startInProcessAddon, type InProcessAddon } from "../support/in-process-addon.js";
+
+/** A wildcard that matches ever more topics must not grow the add-on's memory without bound. */
+describe("topic explosion", () => {
+  const LIMIT = 100;
+  const TOPICS = 5_000;
+  let broker: TestBroker;
+  let running: InProcessAddon;
+  let sender: MqttClient;
+
+  beforeAll(async () => {
+    broker = await startBroker("aedes");
+    running = await startInProcessAddon(broker, {
+      first_read_delay: 3600,
+      max_sources: LIMIT,
+      rules: [
+        { name: "Everything", topic: "boom/#", function: "count" },
+        { name: "{id} value", topic: "boom/+id/v", function: "last" },
+      ],
+    });
+    sender = await connectClient(broker);
+    await eventually(() => running.lines.some((line) => line.includes("Connected")), "the add-on to connect");
+  });
+
+  afterAll(async () => {
+    await running.stop();
+    await sender.endAsync();
+    await broker.stop();
+  });
+
+  it("tracks at most max_sources topics per rule, keeps the newest, and warns once per rule", async () => {
+    for (let index = 0; index < TOPICS; index += 1) {
+      await sender.publishAsync(`boom/device_${index}/v`, String(index), {
+        qos: index === TOPICS - 1 ? 1 : 0,
+      });
+    }
+    const store = running.addon.store;
+    await eventually(
+      () => store.snapshot().some((reading) => reading.topic === `boom/device_${TOPICS - 1}/v`),
+      "the last topic to arrive",
+    );
+
+    expect(store.sourceCountOf("everything")).toBe(LIMIT);
+    expect(store.sourceCountOf("id_value")).toBe(LIMIT);
+    expect(store.trackedTopicCount).toBeLessThanOrEqual(LIMIT);
+    // Fanned-out entities go with their topics, so they are bounded too.
+    expect(store.entities().length).toBeLessThanOrEqual(1 + LIMIT);
+    const kept = store.snapshot().map((reading) => Number(reading.payload));
+    expect(Math.min(...kept)).toBeGreaterThanOrEqual(TOPICS - LIMIT);
+    expect(running.lines.filter((line) => line.includes("max_sources"))).toHaveLength(2);
+  });
+});
