@@ -24,7 +24,10 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["node:*", "fs", "net", "http", "https", "mqtt", "pino"], message: "src/core does no I/O." },
+            {
+              group: ["node:*", "fs", "net", "http", "https", "mqtt", "pino"],
+              message: "src/core does no I/O.",
+            },
             { group: ["../*"], message: "src/core imports nothing outside the core." },
           ],
         },

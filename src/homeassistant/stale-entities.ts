@@ -5,7 +5,7 @@ import { entityTopics, parseConfigTopic, type TopicLayout } from "./entity-topic
 
 /**
  * Retained topics to clear, one list per entity, for entities this add-on published before but whose rule is gone
- * (or now yields another kind of entity). Entities of current rules, fanned-out ones included,
+ * (or now yields another kind of entity: then only its config). Entities of current rules, fanned-out ones included,
  * are kept even when not seen yet since the start, so their history in Home Assistant survives.
  */
 export function staleEntityTopics(
@@ -19,11 +19,15 @@ export function staleEntityTopics(
     const parsed = parseConfigTopic(layout, topic);
     if (parsed === undefined) continue;
     const rule = rulesByKey.get(ruleKeyOfEntity(parsed.entityKey));
-    const current =
+    const keyInUse =
       rule !== undefined &&
-      componentOf(rule) === parsed.component &&
       (fansOut(rule) ? parsed.entityKey.includes(GROUP_SEPARATOR) : parsed.entityKey === rule.key);
-    if (current) continue;
+    if (keyInUse) {
+      // Another kind of entity under a current key: its config goes, but the state topics (named by
+      // the key alone) are the current entity's and must stay.
+      if (componentOf(rule) !== parsed.component) stale.push([topic]);
+      continue;
+    }
     const topics = entityTopics(layout, parsed.entityKey);
     stale.push([topic, topics.state, topics.attributes, topics.availability]);
   }

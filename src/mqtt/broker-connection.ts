@@ -84,7 +84,8 @@ export class BrokerConnection {
     const granted = await this.client.subscribeAsync([...filters], { qos: 0 });
     // 128 is the broker saying no (an ACL); MQTT.js reports it as a grant, not an error.
     const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
-    if (refused.length > 0) this.options.log.error(`The MQTT broker refused the subscription to ${refused.join(", ")}`);
+    if (refused.length > 0)
+      this.options.log.error(`The MQTT broker refused the subscription to ${refused.join(", ")}`);
   }
 
   async unsubscribe(filters: readonly string[]): Promise<void> {
