@@ -89,7 +89,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       ingestMessage(store, topic, payload, now());
     },
     onConnected: async () => {
-      await connection.subscribe([birthTopic, ...subscriptionsOf(settings.rules)]);
+      const filters = subscriptionsOf(settings.rules);
+      await connection.subscribe([birthTopic, ...filters]);
+      log.info(`Listening to ${filters.length} topic filter${filters.length === 1 ? "" : "s"}`);
       if (!cleanedUp) {
         await removeStaleEntities();
         cleanedUp = true;

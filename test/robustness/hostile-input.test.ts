@@ -79,7 +79,7 @@ describe.each(brokerKinds())("hostile input through %s", (kind) => {
     states = await collect(sender, "mqtt_aggregator/+/state");
     everything = await collect(sender, "#");
     await eventually(
-      () => running.lines.some((line) => line.includes("Connected to the MQTT broker")),
+      () => running.lines.some((line) => line.includes("Listening to")),
       "the add-on to connect",
     );
   });

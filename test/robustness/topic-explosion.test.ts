@@ -22,7 +22,10 @@ describe("topic explosion", () => {
       ],
     });
     sender = await connectClient(broker);
-    await eventually(() => running.lines.some((line) => line.includes("Connected")), "the add-on to connect");
+    await eventually(
+      () => running.lines.some((line) => line.includes("Listening to")),
+      "the add-on to subscribe",
+    );
   });
 
   afterAll(async () => {
