@@ -18,6 +18,8 @@ export interface BrokerCredentials {
 
 export interface MosquittoOptions extends BrokerCredentials {
   readonly port?: number;
+  /** Serve MQTT over TLS with this certificate and key (PEM files). */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string };
 }
 
 export interface TestBroker {
@@ -202,7 +204,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
     ...(options.password === undefined ? {} : { password: options.password }),
   };
   checkCredentials(credentials);
-  const launch = (port: number) => launchMosquitto(port, credentials);
+  const launch = (port: number) => launchMosquitto(port, credentials, options.tls);
   return testBroker("mosquitto", credentials, await launch(options.port ?? (await freePort())), launch);
 }
 
@@ -219,9 +221,14 @@ function killOnExit(child: ChildProcess): void {
   });
 }
 
-function mosquittoConfig(port: number, passwordFile: string | undefined): string {
+function mosquittoConfig(
+  port: number,
+  passwordFile: string | undefined,
+  tls: MosquittoOptions["tls"],
+): string {
   return [
     `listener ${port} ${HOST}`,
+    ...(tls === undefined ? [] : [`certfile ${tls.certFile}`, `keyfile ${tls.keyFile}`]),
     // Like Home Assistant's Mosquitto add-on: nobody gets in without the add-on's credentials.
     `allow_anonymous ${passwordFile === undefined ? "true" : "false"}`,
     ...(passwordFile === undefined ? [] : [`password_file ${passwordFile}`]),
@@ -242,6 +249,7 @@ function mosquittoConfig(port: number, passwordFile: string | undefined): string
 async function launchMosquitto(
   port: number,
   { username, password }: BrokerCredentials,
+  tls: MosquittoOptions["tls"],
 ): Promise<RunningBroker> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "mqtt-aggregator-mosquitto-"));
   const removeDir = () => rm(dir, { recursive: true, force: true });
@@ -259,7 +267,7 @@ async function launchMosquitto(
     }
   }
   const configFile = path.join(dir, "mosquitto.conf");
-  await writeFile(configFile, mosquittoConfig(port, passwordFile));
+  await writeFile(configFile, mosquittoConfig(port, passwordFile, tls));
 
   const child = spawn("mosquitto", ["-c", configFile], { stdio: ["ignore", "pipe", "pipe"] });
   killOnExit(child);
