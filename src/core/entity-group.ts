@@ -45,6 +45,7 @@ export function identify(
     // "Living Room" and "living_room" slug alike; the second one gets a tag of its raw value.
     if (takenKeys.has(entityKey)) entityKey = `${entityKey}_${shortHash(captures.join("/"))}`;
   }
-  const objectId = slugify(name) || entityKey;
+  // Home Assistant refuses "__" in entity ids, which a fanned-out entity key holds.
+  const objectId = slugify(name) || entityKey.replace(/_+/g, "_");
   return { ruleKey: rule.key, entityKey, name, objectId, captures: byName };
 }
