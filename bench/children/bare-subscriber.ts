@@ -1,0 +1,35 @@
+/**
+ * (a) The limit: a bare MQTT.js subscriber that keeps each topic's latest payload in a Map and
+ * does nothing else. Same protocol version and subscriptions as the add-on.
+ */
+import mqtt from "mqtt";
+import { BurstCounter, exitOnOrder } from "./burst-counter.js";
+import { orders } from "./process-stats.js";
+import type { SubscriberOrders } from "./protocol.js";
+
+const given = await orders<SubscriberOrders>();
+const latest = new Map<string, string>();
+const counter = new BurstCounter(given, () => latest.size);
+
+const client = mqtt.connect({
+  host: "127.0.0.1",
+  port: given.port,
+  protocolVersion: 4,
+  clientId: given.clientId,
+  clean: true,
+  keepalive: 60,
+  reconnectPeriod: 0,
+});
+client.on("message", (topic, payload) => {
+  latest.set(topic, payload.toString());
+  counter.arrived();
+});
+client.on("error", (error) => {
+  process.stderr.write(`bare subscriber: ${error.message}\n`);
+});
+exitOnOrder(() => client.endAsync(true));
+client.once("connect", () => {
+  void client.subscribeAsync([...given.subscriptions], { qos: 0 }).then(() => {
+    counter.ready();
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Publishes a run of readings at QoS 0 on an MQTT.js connection, as fast as the socket takes
+ * them, then one QoS 1 message: the broker acknowledges it only after handling everything sent
+ * before it, so when this child reports, the whole run is at the broker.
+ *
+ * The QoS 0 PUBLISH packets are encoded once up front and written to the client's socket in
+ * batches: MQTT.js's publish() manages about 30,000 messages/s here, which would make the
+ * publisher, not the subscribers, the slow part of every round (the subscribers' figures do not
+ * depend on it in the default backlog mode; in live mode a faster publisher is a harder test).
+ */
+import { once } from "node:events";
+import mqtt from "mqtt";
+import { payloadOf, topicOf, type HomeShape } from "../workload.js";
+import { tellParent } from "./process-stats.js";
+import { encodePublish } from "./publish-packet.js";
+import { SYNC_TOPIC } from "./protocol.js";
+
+export interface PublisherOrders {
+  readonly port: number;
+  readonly shape: HomeShape;
+  /** Index of the first message; message k goes to topic k mod topics. */
+  readonly from: number;
+  readonly count: number;
+}
+
+export interface PublisherReport {
+  readonly published: number;
+  readonly elapsedMs: number;
+}
+
+const VARIANTS = 8;
+const BATCH = 256;
+/** Above this many bytes waiting in the socket, wait for it to drain: the burst stays in the broker, not here. */
+const HIGH_WATER = 1 << 20;
+
+const given = await new Promise<PublisherOrders>((resolve) => {
+  process.once("message", (message) => {
+    resolve(message as PublisherOrders);
+  });
+});
+const { shape } = given;
+const packets = Array.from({ length: shape.topics }, (_, index) => {
+  const topic = topicOf(index, shape);
+  return Array.from({ length: VARIANTS }, (_unused, variant) =>
+    encodePublish(topic, payloadOf(index, variant), 0, false),
+  );
+});
+
+const client = await mqtt.connectAsync({
+  host: "127.0.0.1",
+  port: given.port,
+  protocolVersion: 4,
+  clientId: `bench_publisher_${process.pid}`,
+  clean: true,
+  reconnectPeriod: 0,
+});
+const stream = client.stream as NodeJS.WritableStream & { writableLength: number };
+const started = performance.now();
+const end = given.from + given.count;
+let batch: Buffer[] = [];
+for (let index = given.from; index < end; index += 1) {
+  const packet = packets[index % shape.topics]?.[Math.floor(index / shape.topics) % VARIANTS];
+  if (packet !== undefined) batch.push(packet);
+  if (batch.length === BATCH || index === end - 1) {
+    stream.write(Buffer.concat(batch));
+    batch = [];
+    if (stream.writableLength > HIGH_WATER) await once(stream, "drain");
+  }
+}
+await client.publishAsync(SYNC_TOPIC, "", { qos: 1 });
+const elapsedMs = performance.now() - started;
+await client.endAsync();
+const report: PublisherReport = { published: given.count, elapsedMs };
+await tellParent(report);
+process.exit(0);

@@ -1,0 +1,193 @@
+/**
+ * Regression guard for the message path (issue 6), on counts rather than time: how often the
+ * matcher runs, how many trie nodes one match visits, how often a message touches a rule or
+ * decodes its payload. A change that makes the per-message work grow with the number of rules
+ * (a linear scan, a match on every message, a second decode) fails here on any machine.
+ * `npm run bench` measures the same path in time and memory against a bare MQTT.js subscriber.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ingestMessage } from "../../src/app/message-intake.js";
+import { ReadingsStore } from "../../src/core/readings-store.js";
+import type { Rule } from "../../src/core/rule.js";
+import { parseTopicFilter } from "../../src/core/topic-filter.js";
+import { TopicMatcher } from "../../src/core/topic-matcher.js";
+import { compile, type RuleJson } from "../support/rules.js";
+
+const T0 = 1_700_000_000_000;
+const RULES = 500;
+const TOPICS = 100;
+const MESSAGES = 10_000;
+
+/** Five kinds of rule in turn: `+`, named `+room`, literal with a value_path, `#`, two filters. */
+function manyRules(count: number): RuleJson[] {
+  return Array.from({ length: count }, (_, index): RuleJson => {
+    switch (index % 5) {
+      case 0:
+        return { name: `Mean ${index}`, topic: `home/+/room${index}/temperature`, function: "mean" };
+      case 1:
+        return {
+          name: `{room} warmest ${index}`,
+          topic: `zone${index}/+/+room/temperature`,
+          function: "max",
+        };
+      case 2:
+        return {
+          name: `Tasmota ${index}`,
+          topic: `tele/dev${index}/SENSOR`,
+          value_path: "AM2301.Temperature",
+          function: "last",
+        };
+      case 3:
+        return { name: `Everything ${index}`, topic: `zone${index}/#`, function: "count" };
+      default:
+        return {
+          name: `Plugs ${index}`,
+          topic: `plug/+/room${index}/power, plug/+/room${index}/energy`,
+          function: "sum",
+        };
+    }
+  });
+}
+
+/** Topic `index` (< 100) lands on the rules of kinds 0–3 with the same number. */
+function topicOf(index: number): { topic: string; payload: string } {
+  const rule = 5 * index + (index % 4);
+  switch (index % 4) {
+    case 0:
+      return { topic: `home/dev${index}/room${rule}/temperature`, payload: "21.5" };
+    case 1:
+      return { topic: `zone${rule}/dev${index}/kitchen/temperature`, payload: "22" };
+    case 2:
+      return { topic: `tele/dev${rule}/SENSOR`, payload: '{"AM2301":{"Temperature":20.1,"Humidity":40}}' };
+    default:
+      return { topic: `zone${rule}/a/b`, payload: "ON" };
+  }
+}
+
+function storeWith(ruleCount: number, wrap: (rule: Rule) => Rule = (rule) => rule): ReadingsStore {
+  return new ReadingsStore(compile(manyRules(ruleCount), { max_sources: 10_000 }).map(wrap));
+}
+
+/** Feeds `count` messages round-robin over the topics, through the add-on's own intake. */
+function ingest(store: ReadingsStore, count: number, payloads?: Buffer[]): void {
+  const messages = Array.from({ length: TOPICS }, (_, index) => topicOf(index));
+  for (let sent = 0; sent < count; sent += 1) {
+    const message = messages[sent % TOPICS];
+    if (message === undefined) continue;
+    const payload = Buffer.from(message.payload);
+    payloads?.push(payload);
+    ingestMessage(store, message.topic, payload, T0 + sent);
+  }
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("the message path", () => {
+  it("matches each topic against the rules once, not once per message", () => {
+    const match = vi.spyOn(TopicMatcher.prototype, "match");
+    const store = storeWith(RULES);
+    ingest(store, MESSAGES);
+    // Every topic was admitted (the guard is not passing vacuously) …
+    expect(store.trackedTopicCount).toBe(TOPICS);
+    // … and the matcher ran once per new topic: the 9,900 messages on known topics skipped it.
+    expect(match.mock.calls.length).toBeLessThanOrEqual(TOPICS);
+  });
+
+  it("does not look at any rule for a topic it has seen, whatever the number of rules", () => {
+    let ruleReads = 0;
+    const counted = (rule: Rule): Rule =>
+      new Proxy(rule, {
+        get(target, property, receiver) {
+          ruleReads += 1;
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      });
+    for (const ruleCount of [5, RULES]) {
+      const store = storeWith(ruleCount, counted);
+      ingest(store, TOPICS); // first sight of every topic: admitting reads rules, as it should
+      ruleReads = 0;
+      ingest(store, MESSAGES - TOPICS);
+      expect(ruleReads, `rule properties read for 9,900 messages with ${ruleCount} rules`).toBe(0);
+    }
+  });
+
+  it("decodes each payload once and keeps the text, not the buffer", () => {
+    const toString = vi.spyOn(Buffer.prototype, "toString");
+    const store = storeWith(RULES);
+    const payloads: Buffer[] = [];
+    ingest(store, MESSAGES, payloads);
+    const ours = new Set<unknown>(payloads);
+    const decodes = toString.mock.contexts.filter((context) => ours.has(context)).length;
+    expect(decodes).toBe(MESSAGES);
+    const kept = store.snapshot();
+    expect(kept).toHaveLength(TOPICS);
+    expect(kept.every((reading) => typeof reading.payload === "string")).toBe(true);
+  });
+});
+
+describe("the topic matcher", () => {
+  /** `count` filters with distinct literal first levels, as many per-device or per-room rules give. */
+  function matcherWith(count: number, readsOfFilters: { count: number }): TopicMatcher<number> {
+    const matcher = new TopicMatcher<number>();
+    for (let index = 0; index < count; index += 1) {
+      const parsed = parseTopicFilter(`p${index}/+/temperature`);
+      if (!parsed.ok) throw new Error(parsed.problem);
+      // A matcher that went back to the filters at match time would be seen reading them.
+      const watched = new Proxy(parsed.value, {
+        get(target, property, receiver) {
+          readsOfFilters.count += 1;
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      });
+      matcher.add(watched, index);
+    }
+    readsOfFilters.count = 0;
+    return matcher;
+  }
+
+  /** The trie walk is private; spying on it counts the nodes one match visits. */
+  function spyOnWalk() {
+    const prototype = TopicMatcher.prototype as unknown as Record<string, unknown>;
+    expect(
+      typeof prototype["walk"],
+      "TopicMatcher's recursive trie walk was renamed or removed: point this guard at its replacement",
+    ).toBe("function");
+    return vi.spyOn(prototype as { walk: (...args: unknown[]) => unknown }, "walk");
+  }
+
+  it("visits as many trie nodes with 1,000 filters as with 10", () => {
+    const visits: number[] = [];
+    const filterReads: number[] = [];
+    for (const count of [10, 1_000]) {
+      const reads = { count: 0 };
+      const matcher = matcherWith(count, reads);
+      const walk = spyOnWalk();
+      const found = matcher.match("p7/dev/temperature");
+      expect(found.map((match) => match.target)).toEqual([7]);
+      visits.push(walk.mock.calls.length);
+      filterReads.push(reads.count);
+      walk.mockRestore();
+    }
+    expect(visits[0]).toBe(visits[1]);
+    // root, "p7", "+" and the end: one node per level of the topic, and one more.
+    expect(visits[0]).toBeLessThanOrEqual(4);
+    expect(filterReads).toEqual([0, 0]);
+  });
+
+  it("visits a bounded number of nodes when wildcards branch the walk", () => {
+    const matcher = new TopicMatcher<string>();
+    const filters = ["+/+/temperature", "#", "p7/#", "p7/+/+", "+/dev/#"];
+    for (let index = 0; index < 1_000; index += 1) filters.push(`p${index}/dev/temperature`);
+    for (const text of filters) {
+      const parsed = parseTopicFilter(text);
+      if (!parsed.ok) throw new Error(parsed.problem);
+      matcher.add(parsed.value, text);
+    }
+    const walk = spyOnWalk();
+    expect(matcher.match("p7/dev/temperature")).toHaveLength(6);
+    // Each level can branch into its literal and its "+" child only: at most 1 + 2 + 4 + 8 nodes.
+    expect(walk.mock.calls.length).toBeLessThanOrEqual(15);
+  });
+});
