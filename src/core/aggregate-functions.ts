@@ -29,15 +29,11 @@ export function usesOnValue(name: FunctionName): name is BinaryFunctionName | "c
   return (ON_VALUE_FUNCTIONS as readonly string[]).includes(name);
 }
 
-/** A numeric input with the time it was received, which `last` needs. */
-export interface TimedNumber {
-  readonly value: number;
-  readonly receivedAt: number;
-}
-
-/** Applies a numeric function to at least one input; callers handle the empty case (no value). */
-export function applyNumeric(name: NumericFunctionName, inputs: readonly TimedNumber[]): number {
-  const values = inputs.map((input) => input.value);
+/**
+ * Applies a numeric function to at least one value; callers handle the empty case (no value).
+ * `last` is not here: it needs the times the values were received, which the caller tracks.
+ */
+export function applyNumeric(name: Exclude<NumericFunctionName, "last">, values: readonly number[]): number {
   switch (name) {
     case "mean":
       return sum(values) / values.length;
@@ -55,8 +51,6 @@ export function applyNumeric(name: NumericFunctionName, inputs: readonly TimedNu
       return largest(values) - smallest(values);
     case "stdev":
       return populationStdev(values);
-    case "last":
-      return latest(inputs).value;
   }
 }
 
@@ -112,13 +106,4 @@ function populationStdev(values: readonly number[]): number {
   const mean = sum(values) / values.length;
   const squares = values.map((value) => (value - mean) ** 2);
   return Math.sqrt(sum(squares) / values.length);
-}
-
-function latest(inputs: readonly TimedNumber[]): TimedNumber {
-  let newest = inputs[0];
-  for (const input of inputs) {
-    if (newest === undefined || input.receivedAt >= newest.receivedAt) newest = input;
-  }
-  if (newest === undefined) throw new Error("latest() needs at least one input");
-  return newest;
 }

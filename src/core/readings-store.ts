@@ -92,11 +92,13 @@ export class ReadingsStore {
     ruleKeys?: readonly string[],
   ): DerivedValue[] {
     const derived: DerivedValue[] = [];
-    for (const state of this.selectStates(ruleKeys)) {
-      for (const group of state.groups.values()) {
-        derived.push(deriveGroup(group, now, onUnusable));
-        this.releaseStale(group, now);
-      }
+    const states = [...this.selectStates(ruleKeys)];
+    for (const state of states) {
+      for (const group of state.groups.values()) derived.push(deriveGroup(group, now, onUnusable));
+    }
+    // Only after every group is derived: a topic read by several rules is parsed once per read.
+    for (const state of states) {
+      for (const group of state.groups.values()) this.release(group, now);
     }
     return derived;
   }
@@ -218,11 +220,10 @@ export class ReadingsStore {
     }
   }
 
-  private releaseStale(group: EntityGroup, now: number): void {
+  private release(group: EntityGroup, now: number): void {
     for (const source of group.topics.values()) {
-      if (source.payload !== undefined && now - source.receivedAt > source.keepForMs) {
-        source.forgetPayload();
-      }
+      if (source.payload !== undefined && now - source.receivedAt > source.keepForMs) source.forgetPayload();
+      else source.releaseParsed();
     }
   }
 }

@@ -1,10 +1,5 @@
-import {
-  extractAtPath,
-  extractWhole,
-  parseJson,
-  type ExtractedReading,
-  type ParsedJson,
-} from "./value-path.js";
+import type { ReadingValue } from "./reading-value.js";
+import { extractAtPath, extractWhole, parseJson, type ParsedJson } from "./value-path.js";
 import type { ValuePath } from "./value-path.js";
 import type { EntityGroup } from "./entity-group.js";
 
@@ -24,17 +19,23 @@ export class SourceTopic {
   /** Bumped on every message, so parse caches and ignore counters know a payload is new. */
   version = 0;
   private jsonVersion = -1;
-  private json: ParsedJson = { ok: false };
+  private json: ParsedJson = NOT_PARSED;
+  private cachedVersion = -1;
+  private cachedPath: ValuePath | undefined = undefined;
+  private cached: readonly SourceReading[] = NOTHING;
 
-  /** The groups this topic feeds; a topic feeding none is forgotten. */
-  readonly groups: EntityGroup[] = [];
+  /**
+   * The groups this topic feeds; a topic feeding none is forgotten. `join` replaces the array
+   * rather than pushing: a pushed-to array reserves room for many more, and every tracked topic has one.
+   */
+  groups: EntityGroup[] = [];
   /** The longest `max_age` among those groups' rules: the payload is kept that long. */
   keepForMs = 0;
 
   constructor(readonly topic: string) {}
 
   join(group: EntityGroup): void {
-    this.groups.push(group);
+    this.groups = this.groups.concat(group);
     this.keepForMs = Math.max(this.keepForMs, group.rule.maxAgeMs);
   }
 
@@ -44,19 +45,50 @@ export class SourceTopic {
     this.keepForMs = Math.max(0, ...this.groups.map((member) => member.rule.maxAgeMs));
   }
 
-  /** The payload's readings for a rule's value path (or the whole payload without one). */
-  readingsFor(path: ValuePath | undefined): readonly ExtractedReading[] {
+  /**
+   * The payload's readings for a rule's value path (or the whole payload without one), each
+   * named by its source. The last answer is kept for the rest of the read: most topics are read
+   * through one path, so rules sharing it pay for the extraction once.
+   */
+  readingsFor(path: ValuePath | undefined): readonly SourceReading[] {
+    if (this.cachedVersion === this.version && this.cachedPath === path) return this.cached;
+    const readings = this.extract(path);
+    this.cachedVersion = this.version;
+    this.cachedPath = path;
+    this.cached = readings;
+    return readings;
+  }
+
+  /**
+   * Drops the parsed JSON and the readings once a read is over: kept until the next one, they
+   * would hold an object tree per topic (about 15 MB at 100,000 topics) to save a re-parse only
+   * for topics that did not change in between.
+   */
+  releaseParsed(): void {
+    this.json = NOT_PARSED;
+    this.jsonVersion = -1;
+    this.cached = NOTHING;
+    this.cachedVersion = -1;
+  }
+
+  /** Releases what a stale reading held; the topic stays known so it can be listed as stale. */
+  forgetPayload(): void {
+    this.payload = undefined;
+    this.releaseParsed();
+  }
+
+  private extract(path: ValuePath | undefined): readonly SourceReading[] {
     const payload = this.payload;
-    if (payload === undefined) return [];
+    if (payload === undefined) return NOTHING;
     if (typeof payload !== "string") {
       return [
         {
-          key: undefined,
+          source: this.topic,
           value: { kind: "unusable", why: `payload of ${payload.bytes} bytes is over the size limit` },
         },
       ];
     }
-    if (path === undefined) return [{ key: undefined, value: extractWhole(payload) }];
+    if (path === undefined) return [{ source: this.topic, value: extractWhole(payload) }];
     // A plain payload (a Tasmota LWT's "Online", an ESPHome "ON") has no fields, so nothing at
     // the path: under a `#` filter that is normal, not something to warn about.
     if (!looksLikeJsonDocument(payload)) return NOTHING;
@@ -64,19 +96,23 @@ export class SourceTopic {
       this.json = parseJson(payload);
       this.jsonVersion = this.version;
     }
-    if (!this.json.ok) return [{ key: undefined, value: { kind: "unusable", why: "invalid JSON" } }];
-    return extractAtPath(this.json.json, path);
-  }
-
-  /** Releases what a stale reading held; the topic stays known so it can be listed as stale. */
-  forgetPayload(): void {
-    this.payload = undefined;
-    this.json = { ok: false };
-    this.jsonVersion = -1;
+    if (!this.json.ok) return [{ source: this.topic, value: { kind: "unusable", why: "invalid JSON" } }];
+    return extractAtPath(this.json.json, path).map(({ key, value }) => ({
+      source: key === undefined ? this.topic : `${this.topic}#${key}`,
+      value,
+    }));
   }
 }
 
-const NOTHING: readonly ExtractedReading[] = Object.freeze([]);
+/** One reading of a topic: the topic itself, or `topic#key` where a `*` found several. */
+export interface SourceReading {
+  readonly source: string;
+  readonly value: ReadingValue;
+}
+
+const NOTHING: readonly SourceReading[] = Object.freeze([]);
+/** Shared by every topic whose payload is not parsed: one object per tracked topic adds up. */
+const NOT_PARSED: ParsedJson = Object.freeze({ ok: false });
 
 function looksLikeJsonDocument(payload: string): boolean {
   const first = payload.trimStart().charAt(0);

@@ -17,8 +17,6 @@ export interface Message {
 }
 
 const ADDON_NAME = "MQTT Aggregator";
-/** Attribute lists are capped: Home Assistant's recorder drops attributes over 16 KB. */
-const LISTED_SOURCES = 50;
 
 export function componentOf(rule: Rule): Component {
   return isBinaryFunction(rule.function) ? "binary_sensor" : "sensor";
@@ -80,12 +78,12 @@ export function stateMessages(
   const attributes = JSON.stringify({
     function: rule.function,
     inputs: derived.inputs,
-    fresh_sources: derived.fresh.slice(0, LISTED_SOURCES),
-    stale_sources: derived.stale.slice(0, LISTED_SOURCES),
-    unusable_sources: derived.unusable.slice(0, LISTED_SOURCES),
-    fresh_count: derived.fresh.length,
-    stale_count: derived.stale.length,
-    unusable_count: derived.unusable.length,
+    fresh_sources: derived.fresh,
+    stale_sources: derived.stale,
+    unusable_sources: derived.unusable,
+    fresh_count: derived.freshCount,
+    stale_count: derived.staleCount,
+    unusable_count: derived.unusableCount,
     ignored_readings: derived.ignoredTotal,
     ...(derived.state.kind === "none" ? { unavailable_because: derived.state.reason } : {}),
     read_at: readAt.toISOString(),
