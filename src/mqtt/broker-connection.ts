@@ -64,6 +64,9 @@ export class BrokerConnection {
       resubscribe: false,
       queueQoSZero: false,
       rejectUnauthorized: true,
+      // MQTT.js traces every packet through `debug`; even switched off that is ~10% of the message
+      // path, and nobody can set DEBUG inside an add-on's container.
+      log: () => undefined,
       will: { topic: options.statusTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
       ...(address.username === undefined ? {} : { username: address.username }),
       ...(address.password === undefined ? {} : { password: address.password }),
