@@ -196,27 +196,33 @@ export class ReadingsStore {
     return group;
   }
 
+  /**
+   * Makes room under a rule's source limit by dropping its least recently updated topics: a
+   * tenth of the limit at once, so that a wildcard matching ever more topics pays for one scan
+   * per many new topics rather than one per message.
+   */
   private dropLeastRecent(state: RuleState): void {
-    let oldest: { group: EntityGroup; source: SourceTopic } | undefined;
+    const tracked: { group: EntityGroup; source: SourceTopic }[] = [];
     for (const group of state.groups.values()) {
-      for (const source of group.topics.values()) {
-        if (oldest === undefined || source.receivedAt < oldest.source.receivedAt) oldest = { group, source };
+      for (const source of group.topics.values()) tracked.push({ group, source });
+    }
+    tracked.sort((a, b) => a.source.receivedAt - b.source.receivedAt);
+    const count = Math.max(1, Math.floor(state.rule.maxSources / 10));
+    for (const { group, source } of tracked.slice(0, count)) {
+      group.topics.delete(source.topic);
+      source.leave(group);
+      state.sourceCount -= 1;
+      if (group.topics.size === 0 && fansOut(state.rule)) {
+        state.groups.delete(group.key);
+        // Free the key, so the entity gets the same key back if its value returns.
+        state.entityKeys.delete(group.identity.entityKey);
       }
+      if (source.groups.length === 0) this.topics.delete(source.topic);
     }
-    if (oldest === undefined) return;
-    const { group, source } = oldest;
-    group.topics.delete(source.topic);
-    source.leave(group);
-    state.sourceCount -= 1;
-    if (group.topics.size === 0 && fansOut(state.rule)) {
-      state.groups.delete(group.key);
-      // Free the key, so the entity gets the same key back if its value returns.
-      state.entityKeys.delete(group.identity.entityKey);
-    }
-    if (source.groups.length === 0) this.topics.delete(source.topic);
-    if (!state.limitReported) {
+    const first = tracked[0];
+    if (!state.limitReported && first !== undefined) {
       state.limitReported = true;
-      this.onSourceLimit(state.rule, source.topic);
+      this.onSourceLimit(state.rule, first.source.topic);
     }
   }
 
