@@ -63,7 +63,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   // Restored readings are published as soon as the broker is there, not at the first read time.
   let publishRestored = (await restoreReadings(stateFile, store, now(), log)) > 0;
 
+  /** Discovery configs on the broker at start-up, while they are being collected. */
   let retainedConfigs: Set<string> | undefined;
+  let lastRetainedAt = 0;
   let cleanedUp = false;
   let birthTimer: NodeJS.Timeout | undefined;
 
@@ -110,7 +112,6 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     publish: (topic, payload, options) => connection.publish(topic, payload, options),
   });
 
-  let lastRetainedAt = 0;
   async function removeStaleEntities(): Promise<void> {
     retainedConfigs = new Set();
     lastRetainedAt = Date.now();
