@@ -1,7 +1,7 @@
 /**
  * Memory holding many tracked sources, in a fresh process that has loaded the add-on's modules
  * (as the add-on's process has): RSS once the store is built, after one message on each of
- * `topics` topics, and after a read (which keeps each JSON payload's parsed form until it changes).
+ * `topics` topics, and after a read (which drops the parsed payloads again when it ends).
  */
 import "../../src/app/addon.js";
 import { ingestMessage } from "../../src/app/message-intake.js";
