@@ -21,6 +21,16 @@ export function startSimulatedSensors(client: MqttClient, everyMs: number): () =
         AM2301: { Temperature: Number(wave(21.4, 0.6, 0)), Humidity: 48 },
       }),
     );
+    // Two DS18B20 probes on one Tasmota: `*.Temperature` counts each as its own reading.
+    publish(
+      "home/tele/tasmota_ds/livingroom/SENSOR",
+      JSON.stringify({
+        Time: new Date().toISOString(),
+        "DS18B20-1": { Id: "01193A4B5C6D", Temperature: Number(wave(21.1, 0.3, 5)) },
+        "DS18B20-2": { Id: "01193A4B5C7E", Temperature: Number(wave(21.6, 0.3, 9)) },
+        TempUnit: "C",
+      }),
+    );
     publish("home/tele/shelly_ht/livingroom/temperature", wave(21.9, 0.4, 3));
     publish("home/tele/esphome_desk/livingroom/temperature", wave(22.3, 0.3, 7));
     // Every few ticks the left window opens for a while, so the windows entity changes state.
