@@ -144,12 +144,18 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   const warnUnusable = ({ identity, source, why }: UnusableSource) =>
     log.warn(`"${identity.name}" ignores ${source}: ${why}`);
 
+  let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
     const derived = store.read(at, warnUnusable, ruleKeys);
     await publisher.publishDerived(derived, new Date(at));
     log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
-    await saveReadings(stateFile, store, at, log);
+    // Saved at read times, but not more often than read_interval: a rule read every few seconds
+    // must not rewrite the state file as often, on the SD card of a Raspberry Pi.
+    if (at - lastSavedAt >= settings.readIntervalMs) {
+      lastSavedAt = at;
+      await saveReadings(stateFile, store, at, log);
+    }
   }
 
   if (settings.rules.length === 0) log.warn("No rules are configured: add some in the Configuration tab");
