@@ -148,6 +148,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
     const derived = store.read(at, warnUnusable, ruleKeys);
+    await publisher.retire(store.takeRemovedEntities());
     await publisher.publishDerived(derived, new Date(at));
     log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
     // Saved at read times, but not more often than read_interval: a rule read every few seconds

@@ -41,6 +41,7 @@ export class ReadingsStore {
   private readonly states = new Map<string, RuleState>();
   private readonly matcher = new TopicMatcher<FilterTarget>();
   private readonly topics = new Map<string, SourceTopic>();
+  private removedEntities: EntityIdentity[] = [];
   private readonly ignoredPrefixes: readonly string[];
   private readonly onSourceLimit: (rule: Rule, droppedTopic: string) => void;
 
@@ -68,7 +69,7 @@ export class ReadingsStore {
 
   /** The hot path: remember the latest payload of `topic`. */
   ingest(topic: string, payload: string, now: number): void {
-    const source = this.topics.get(topic) ?? this.admit(topic);
+    const source = this.sourceOf(topic, now);
     if (source === undefined) return;
     source.payload = payload;
     source.receivedAt = now;
@@ -77,7 +78,7 @@ export class ReadingsStore {
 
   /** A payload too large to keep: remembered only as unusable, so it cannot pin memory. */
   ingestOversized(topic: string, bytes: number, now: number): void {
-    const source = this.topics.get(topic) ?? this.admit(topic);
+    const source = this.sourceOf(topic, now);
     if (source === undefined) return;
     source.forgetPayload();
     source.payload = { bytes };
@@ -110,6 +111,17 @@ export class ReadingsStore {
     );
   }
 
+  /**
+   * Fanned-out entities dropped with their last topic at a source limit since the last call, so
+   * the caller can tell Home Assistant they are gone rather than leave their last value showing.
+   */
+  takeRemovedEntities(): EntityIdentity[] {
+    const present = new Set(this.entities().map((identity) => identity.entityKey));
+    const removed = this.removedEntities.filter((identity) => !present.has(identity.entityKey));
+    this.removedEntities = [];
+    return removed;
+  }
+
   get trackedTopicCount(): number {
     return this.topics.size;
   }
@@ -137,7 +149,7 @@ export class ReadingsStore {
       if (known !== undefined && known.version > 0) continue;
       // Too old for every rule: admitting it would only create an entity or take a source slot.
       if (known === undefined && now - reading.receivedAt > this.longestMaxAgeOf(reading.topic)) continue;
-      const source = known ?? this.admit(reading.topic);
+      const source = known ?? this.admit(reading.topic, reading.receivedAt);
       if (source === undefined || now - reading.receivedAt > source.keepForMs) continue;
       source.payload = reading.payload;
       source.receivedAt = reading.receivedAt;
@@ -163,25 +175,40 @@ export class ReadingsStore {
     });
   }
 
+  private sourceOf(topic: string, now: number): SourceTopic | undefined {
+    const source = this.topics.get(topic);
+    if (source === undefined) return this.admit(topic, now);
+    // Dropped by a rule at its source limit while another rule kept it: the dropping rule takes
+    // it back now that it is the most recently updated.
+    if (source.partial) this.attach(source, now);
+    return source;
+  }
+
   /** First sight of a topic: find the groups it feeds, making room under each rule's source limit. */
-  private admit(topic: string): SourceTopic | undefined {
+  private admit(topic: string, now: number): SourceTopic | undefined {
     for (const prefix of this.ignoredPrefixes) if (topic.startsWith(prefix)) return undefined;
-    const matches = this.matcher.match(topic);
-    if (matches.length === 0) return undefined;
     const source = new SourceTopic(topic);
-    for (const { target, captures } of matches) {
+    this.attach(source, now);
+    if (source.groups.length === 0) return undefined;
+    this.topics.set(topic, source);
+    return source;
+  }
+
+  private attach(source: SourceTopic, now: number): void {
+    // Newest from now on, so that making room never drops the topic being attached.
+    source.receivedAt = now;
+    source.partial = false;
+    for (const { target, captures } of this.matcher.match(source.topic)) {
       const group = this.groupOf(
         target.state,
         target.order.length === 0 ? [] : reorder(captures, target.order),
       );
-      if (group.topics.has(topic)) continue;
+      if (group.topics.has(source.topic)) continue;
       if (target.state.sourceCount >= target.state.rule.maxSources) this.dropLeastRecent(target.state);
-      group.topics.set(topic, source);
+      group.topics.set(source.topic, source);
       source.join(group);
       target.state.sourceCount += 1;
     }
-    this.topics.set(topic, source);
-    return source;
   }
 
   private groupOf(state: RuleState, captures: readonly string[]): EntityGroup {
@@ -216,8 +243,10 @@ export class ReadingsStore {
         state.groups.delete(group.key);
         // Free the key, so the entity gets the same key back if its value returns.
         state.entityKeys.delete(group.identity.entityKey);
+        this.removedEntities.push(group.identity);
       }
       if (source.groups.length === 0) this.topics.delete(source.topic);
+      else source.partial = true;
     }
     const first = tracked[0];
     if (!state.limitReported && first !== undefined) {

@@ -31,6 +31,8 @@ export class SourceTopic {
   groups: EntityGroup[] = [];
   /** The longest `max_age` among those groups' rules: the payload is kept that long. */
   keepForMs = 0;
+  /** Dropped by some rule at its source limit while other rules keep it. */
+  partial = false;
 
   constructor(readonly topic: string) {}
 

@@ -2,7 +2,7 @@ import type { DerivedValue } from "../core/derived-value.js";
 import type { EntityIdentity } from "../core/entity-group.js";
 import type { Rule } from "../core/rule.js";
 import { discoveryConfig, stateMessages, type AddonInfo, type Message } from "./discovery-payloads.js";
-import type { TopicLayout } from "./entity-topics.js";
+import { entityTopics, type TopicLayout } from "./entity-topics.js";
 
 export type Publish = (
   topic: string,
@@ -52,6 +52,27 @@ export class EntityPublisher {
     }
     await this.send(configs);
     await this.send(states);
+  }
+
+  /**
+   * Entities the add-on no longer computes (their topics were dropped at a source limit): shown
+   * as unavailable rather than frozen at their last value, and no longer republished.
+   */
+  async retire(entities: readonly EntityIdentity[]): Promise<void> {
+    // Only what Home Assistant has seen; a retained "offline" for the rest would be litter.
+    const shown = entities.filter(
+      (identity) => this.latest.has(identity.entityKey) || this.announced.has(identity.entityKey),
+    );
+    for (const identity of shown) {
+      this.latest.delete(identity.entityKey);
+      this.announced.delete(identity.entityKey);
+    }
+    await this.send(
+      shown.map((identity) => ({
+        topic: entityTopics(this.options.layout, identity.entityKey).availability,
+        payload: "offline",
+      })),
+    );
   }
 
   /** Clears retained topics: an empty retained config removes the entity from Home Assistant. */

@@ -190,3 +190,47 @@ describe("construction", () => {
     expect(store.trackedTopicCount).toBe(0);
   });
 });
+
+describe("source limit across overlapping rules", () => {
+  it("gives a topic back to the rule that dropped it when it sends again, while another rule kept it", () => {
+    const [all, only] = compile(
+      [
+        { name: "All", topic: "s/#", function: "count" },
+        { name: "X only", topic: "s/x", function: "last" },
+      ],
+      { max_sources: 2, max_age: 60 },
+    );
+    const store = new ReadingsStore([all as Rule, only as Rule]);
+    store.ingest("s/x", "1", T0);
+    store.ingest("s/y", "2", T0 + 1);
+    store.ingest("s/z", "3", T0 + 2); // "All" drops s/x; "X only" keeps it
+    store.ingest("s/x", "10", T0 + 3); // now the most recent: back in "All", s/y out
+    const { byKey } = readAll(store, T0 + 4);
+    expect(byKey.get("all")?.fresh.toSorted()).toEqual(["s/x", "s/z"]);
+    expect(store.sourceCountOf("all")).toBe(2);
+    expect(numberOf(byKey.get("x_only"))).toBe(10);
+  });
+});
+
+describe("entities removed by the source limit", () => {
+  it("are reported once, unless their value came back", () => {
+    const rule = compileOne(
+      { name: "{room} temperature", topic: "r/+room", function: "max" },
+      { max_sources: 2 },
+    );
+    const store = new ReadingsStore([rule]);
+    store.ingest("r/attic", "30", T0);
+    store.ingest("r/kitchen", "21", T0 + 1);
+    store.ingest("r/bedroom", "19", T0 + 2); // attic's entity goes with its only topic
+    expect(store.takeRemovedEntities().map((identity) => identity.entityKey)).toEqual([
+      "room_temperature__attic",
+    ]);
+    expect(store.takeRemovedEntities()).toEqual([]);
+
+    store.ingest("r/cellar", "12", T0 + 3); // kitchen goes
+    store.ingest("r/kitchen", "22", T0 + 4); // and comes back before anyone asked
+    expect(store.takeRemovedEntities().map((identity) => identity.entityKey)).toEqual([
+      "room_temperature__bedroom",
+    ]);
+  });
+});

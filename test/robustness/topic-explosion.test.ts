@@ -1,6 +1,6 @@
 import type { MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectClient, startBroker, type TestBroker } from "../support/brokers.js";
+import { collect, connectClient, startBroker, type TestBroker } from "../support/brokers.js";
 import { eventually, startInProcessAddon, type InProcessAddon } from "../support/in-process-addon.js";
 
 /** A wildcard that matches ever more topics must not grow the add-on's memory without bound. */
@@ -57,5 +57,45 @@ describe("topic explosion", () => {
     const kept = store.snapshot().map((reading) => Number(reading.payload));
     expect(Math.min(...kept)).toBeGreaterThanOrEqual(TOPICS - LIMIT);
     expect(running.lines.filter((line) => line.includes("max_sources"))).toHaveLength(2);
+  });
+});
+
+describe("a fanned-out entity dropped at the source limit", () => {
+  it("turns unavailable instead of showing its last value forever", async () => {
+    const broker = await startBroker("aedes");
+    const running = await startInProcessAddon(broker, {
+      first_read_delay: 3600,
+      max_sources: 2,
+      rules: [{ name: "{room} temperature", topic: "r/+room", function: "max" }],
+    });
+    const sender = await connectClient(broker);
+    try {
+      await eventually(
+        () => running.lines.some((line) => line.includes("Listening to")),
+        "the add-on to subscribe",
+      );
+      const availability = await collect(sender, "mqtt_aggregator/+/availability");
+      await sender.publishAsync("r/attic", "30", { qos: 1 });
+      await sender.publishAsync("r/kitchen", "21", { qos: 1 });
+      await eventually(() => running.addon.store.trackedTopicCount === 2, "two rooms");
+      await running.addon.readNow();
+      await availability.waitFor(
+        (message) => message.topic.includes("attic") && message.payload === "online",
+      );
+
+      await sender.publishAsync("r/bedroom", "19", { qos: 1 });
+      await eventually(
+        () => running.addon.store.snapshot().some((reading) => reading.topic === "r/bedroom"),
+        "the bedroom",
+      );
+      await running.addon.readNow();
+      await availability.waitFor(
+        (message) => message.topic.includes("attic") && message.payload === "offline",
+      );
+    } finally {
+      await running.stop();
+      await sender.endAsync();
+      await broker.stop();
+    }
   });
 });
