@@ -66,3 +66,11 @@ export function comparableText(value: ReadingValue): string | undefined {
       return undefined;
   }
 }
+
+/**
+ * `on_value` in the form readings are compared in: "1.0" and "01" as the number 1, words in
+ * lower case, so that a payload equal to what the user wrote always matches.
+ */
+export function onValueText(raw: string): string {
+  return comparableText(textValue(raw)) ?? raw.trim().toLowerCase();
+}

@@ -2,8 +2,10 @@ import { isBinaryFunction, usesOnValue } from "../core/aggregate-functions.js";
 import { placeholders, ruleKey } from "../core/entity-naming.js";
 import type { Rule } from "../core/rule.js";
 import { parseTopicList } from "../core/topic-filter.js";
+import { onValueText } from "../core/reading-value.js";
 import { parseValuePath } from "../core/value-path.js";
 import {
+  SENSOR_DEVICE_CLASSES,
   binarySensorDeviceClassProblem,
   sensorDeviceClassProblem,
   stateClassProblem,
@@ -82,13 +84,28 @@ function compileRule(
   } else {
     if (options.device_class !== undefined) {
       const problem = sensorDeviceClassProblem(options.device_class, options.unit);
-      if (problem !== undefined) report(options.unit === undefined ? "device_class" : "unit", problem);
+      // A known class with a wrong unit is the unit's problem; an unknown class is the class's.
+      const known = SENSOR_DEVICE_CLASSES.has(options.device_class.toLowerCase());
+      if (problem !== undefined)
+        report(known && options.unit !== undefined ? "unit" : "device_class", problem);
+      if ((fn === "range" || fn === "stdev") && options.device_class.toLowerCase() === "temperature") {
+        report(
+          "device_class",
+          `a ${fn} of temperatures is a difference: use temperature_delta, which Home Assistant converts between °C and °F as one`,
+        );
+      }
     }
     if (options.state_class !== undefined) {
       const problem =
         stateClassProblem(options.device_class, options.state_class) ??
         stateClassUnitProblem(options.state_class, options.unit);
       if (problem !== undefined) report("state_class", problem);
+      else if (options.state_class === "total_increasing" && fn !== "last") {
+        report(
+          "state_class",
+          `total_increasing suits one meter that only grows; a ${fn} of several can drop when one goes stale, which Home Assistant books as a meter reset: use total`,
+        );
+      }
     }
   }
   if (options.on_value !== undefined && !usesOnValue(fn)) {
@@ -103,14 +120,15 @@ function compileRule(
     captureNames,
     function: fn,
     valuePath: path?.value,
-    onValue: (options.on_value ?? DEFAULT_ON_VALUE).trim().toLowerCase(),
+    onValue: onValueText(options.on_value ?? DEFAULT_ON_VALUE),
     minInputs: options.min_inputs ?? 1,
     maxAgeMs: (options.max_age ?? defaults.max_age) * 1000,
     intervalMs: (options.interval ?? defaults.read_interval) * 1000,
     maxSources: defaults.max_sources,
     presentation: {
       unit: options.unit,
-      deviceClass: options.device_class,
+      // Home Assistant's device classes are lower case; "Temperature" means temperature.
+      deviceClass: options.device_class?.toLowerCase(),
       stateClass: options.state_class,
       precision: options.precision,
     },

@@ -16,10 +16,15 @@ export async function loadOptionsFile(path: string): Promise<OptionsResult> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return {
-      ok: false,
-      problems: [`The options file ${path} is not valid JSON: ${(error as Error).message}`],
-    };
+    // JSON.parse may quote the text around the error, which can be a password: give the place only.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    const where = position === undefined ? "" : ` (${lineAndColumn(text, Number(position))})`;
+    return { ok: false, problems: [`The options file ${path} is not valid JSON${where}`] };
   }
   return parseOptions(json);
+}
+
+function lineAndColumn(text: string, position: number): string {
+  const before = text.slice(0, position).split("\n");
+  return `line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
 }

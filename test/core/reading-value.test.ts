@@ -319,3 +319,19 @@ describe("values through the store", () => {
     expect(numberOf(readOne(store, T0 + 2))).toBe(21);
   });
 });
+
+describe("on_value written as a number", () => {
+  it("matches payloads equal as numbers, however either is written", async () => {
+    const { compileOne, readOne, numberOf } = await import("../support/rules.js");
+    const { ReadingsStore } = await import("../../src/core/readings-store.js");
+    for (const onValue of ["1", "1.0", "01"]) {
+      const rule = compileOne({ name: "Ones", topic: "n/+", function: "count_on", on_value: onValue });
+      const store = new ReadingsStore([rule]);
+      store.ingest("n/a", "1.0", 0);
+      store.ingest("n/b", "01", 0);
+      store.ingest("n/c", "1", 0);
+      store.ingest("n/d", "2", 0);
+      expect(numberOf(readOne(store, 1))).toBe(3);
+    }
+  });
+});

@@ -82,9 +82,20 @@ describe("invalid options", () => {
     const program = await startProgram({ options: `{"rules": [` });
     expect((await program.exited).code, program.output()).toBe(1);
     expect(problemLines(program)).toEqual([
-      expect.stringMatching(/^The options file .*options\.json is not valid JSON: /),
+      expect.stringMatching(/^The options file .*options\.json is not valid JSON/),
     ]);
     expectNoStackTrace(program);
+  });
+
+  it("does not quote the text around a JSON error, which may be a password", async () => {
+    const program = await startProgram({ options: `{"mqtt": {"host": "x",\n  "password": hunter2SECRET}}` });
+    expect((await program.exited).code, program.output()).toBe(1);
+    expect(problemLines(program)).toEqual([
+      expect.stringMatching(
+        /^The options file .*options\.json is not valid JSON( \(line \d+, column \d+\))?$/,
+      ),
+    ]);
+    expectNoSecrets(program, ["hunter2"]);
   });
 });
 

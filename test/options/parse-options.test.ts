@@ -237,7 +237,7 @@ describe("rule problems", () => {
       expect.stringMatching(/^rules\[0\]\.device_class: .*needs a unit/) as unknown,
     ]);
     expect(ruleProblems({ device_class: "window", unit: "%" })[0]).toMatch(
-      /^rules\[0\]\.unit: .*binary_sensor/,
+      /^rules\[0\]\.device_class: .*binary_sensor/,
     );
     expect(ruleProblems({ function: "any", device_class: "window" })).toEqual([]);
     expect(ruleProblems({ function: "any", device_class: "temperature" })[0]).toMatch(
@@ -250,9 +250,7 @@ describe("rule problems", () => {
     expect(
       ruleProblems({ device_class: "temperature", unit: "°C", state_class: "total_increasing" }),
     ).toEqual([expect.stringMatching(/^rules\[0\]\.state_class: /) as unknown]);
-    expect(ruleProblems({ device_class: "energy", unit: "kWh", state_class: "total_increasing" })).toEqual(
-      [],
-    );
+    expect(ruleProblems({ device_class: "energy", unit: "kWh", state_class: "total" })).toEqual([]);
   });
 
   it("rejects on_value on a numeric function", () => {
@@ -300,6 +298,36 @@ describe("rule problems", () => {
     expect(problems.map((problem) => problem.slice(0, problem.indexOf(":")))).toEqual([
       "rules[1].unit",
       "rules[2].on_value",
+    ]);
+  });
+});
+
+describe("rules Home Assistant would accept but users would regret", () => {
+  const problems = (rule: Record<string, unknown>) =>
+    problemsOf({ rules: [{ name: "R", topic: "a/+", ...rule }] });
+
+  it("refuses total_increasing for anything but last: a sum drops when a meter goes stale", () => {
+    expect(
+      problems({ function: "sum", device_class: "energy", unit: "kWh", state_class: "total_increasing" }),
+    ).toEqual([expect.stringMatching(/^rules\[0\]\.state_class: total_increasing .* use total$/)]);
+    expect(problems({ function: "sum", device_class: "energy", unit: "kWh", state_class: "total" })).toEqual(
+      [],
+    );
+    expect(
+      problems({ function: "last", device_class: "energy", unit: "kWh", state_class: "total_increasing" }),
+    ).toEqual([]);
+  });
+
+  it("wants temperature_delta for a range or spread of temperatures", () => {
+    expect(problems({ function: "range", device_class: "temperature", unit: "°C" })).toEqual([
+      expect.stringMatching(/^rules\[0\]\.device_class: .*temperature_delta/),
+    ]);
+    expect(problems({ function: "stdev", device_class: "temperature_delta", unit: "°C" })).toEqual([]);
+  });
+
+  it("names the device class, not the unit, when the class is unknown", () => {
+    expect(problems({ function: "mean", device_class: "Temperatur", unit: "°C" })).toEqual([
+      expect.stringMatching(/^rules\[0\]\.device_class: unknown sensor device_class/),
     ]);
   });
 });
