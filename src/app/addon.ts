@@ -66,7 +66,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   /** Discovery configs on the broker at start-up, while they are being collected. */
   let retainedConfigs: Set<string> | undefined;
   let lastRetainedAt = 0;
-  let cleanedUp = false;
+  let cleanupStarted = false;
   let birthTimer: NodeJS.Timeout | undefined;
 
   const connection = new BrokerConnection({
@@ -94,9 +94,10 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       const filters = subscriptionsOf(settings.rules);
       await connection.subscribe([birthTopic, ...filters]);
       log.info(`Listening to ${filters.length} topic filter${filters.length === 1 ? "" : "s"}`);
-      if (!cleanedUp) {
+      // Once per start, and never twice at a time: a reconnect can land while it still runs.
+      if (!cleanupStarted) {
+        cleanupStarted = true;
         await removeStaleEntities();
-        cleanedUp = true;
       }
       await publisher.announce(store.entities());
       if (publishRestored) {
@@ -113,7 +114,8 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   });
 
   async function removeStaleEntities(): Promise<void> {
-    retainedConfigs = new Set();
+    const collected = new Set<string>();
+    retainedConfigs = collected;
     lastRetainedAt = Date.now();
     await connection.subscribe([configsFilter]);
     const started = Date.now();
@@ -121,9 +123,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     while (Date.now() - lastRetainedAt < RETAINED_QUIET_MS && Date.now() - started < RETAINED_LONGEST_MS) {
       await sleep(100);
     }
-    await connection.unsubscribe([configsFilter]);
-    const stale = staleEntityTopics(layout, [...retainedConfigs], settings.rules);
     retainedConfigs = undefined;
+    await connection.unsubscribe([configsFilter]);
+    const stale = staleEntityTopics(layout, [...collected], settings.rules);
     if (stale.length === 0) return;
     await publisher.clear(stale.flat());
     log.info(`Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists`);
