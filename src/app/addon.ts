@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { UnusableSource } from "../core/derived-value.js";
+import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
 import { ReadingsStore } from "../core/readings-store.js";
 import type { Rule } from "../core/rule.js";
 import type { AddonInfo } from "../homeassistant/discovery-payloads.js";
@@ -48,6 +48,8 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   const { settings, log } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
+  // Checked once: the level is fixed for the run, and the message path should not ask per message.
+  const tracing = log.isLevelEnabled("trace");
   const layout: TopicLayout = { discoveryPrefix: settings.discoveryPrefix, baseTopic: settings.baseTopic };
   const birthTopic = homeAssistantStatusTopic(layout);
   const configsFilter = ownConfigsFilter(layout);
@@ -88,6 +90,8 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         lastRetainedAt = Date.now();
         return;
       }
+      // For "why is my sensor not counted?": every message, at trace level only.
+      if (tracing) log.trace(`Received ${topic} (${payload.length} bytes)`);
       ingestMessage(store, topic, payload, now());
     },
     onConnected: async () => {
@@ -152,7 +156,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     const derived = store.read(at, warnUnusable, ruleKeys);
     await publisher.retire(store.takeRemovedEntities());
     await publisher.publishDerived(derived, new Date(at));
-    log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
+    if (log.isLevelEnabled("debug")) {
+      for (const value of derived) log.debug(`${value.identity.name}: ${describeDerived(value)}`);
+    }
     // Saved at read times, but not more often than read_interval: a rule read every few seconds
     // must not rewrite the state file as often, on the SD card of a Raspberry Pi.
     if (at - lastSavedAt >= settings.readIntervalMs) {
@@ -174,6 +180,19 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       await connection.stop();
     },
   };
+}
+
+function describeDerived(value: DerivedValue): string {
+  const state = value.state;
+  const shown =
+    state.kind === "number"
+      ? String(state.value)
+      : state.kind === "binary"
+        ? state.on
+          ? "ON"
+          : "OFF"
+        : `unavailable (${state.reason})`;
+  return `${shown} from ${value.freshCount} fresh, ${value.staleCount} stale, ${value.unusableCount} unusable`;
 }
 
 /** Each distinct subscription once; named wildcards are plain `+` on the wire. */
