@@ -157,6 +157,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     await publisher.retire(store.takeRemovedEntities());
     await publisher.publishDerived(derived, new Date(at));
     if (log.isLevelEnabled("debug")) {
+      log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
       for (const value of derived) log.debug(`${value.identity.name}: ${describeDerived(value)}`);
     }
     // Saved at read times, but not more often than read_interval: a rule read every few seconds
