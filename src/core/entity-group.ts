@@ -20,6 +20,8 @@ export class EntityGroup {
   /** Sources whose current payload was found unusable, with the payload version already counted. */
   readonly unusableVersions = new Map<string, number>();
   ignoredTotal = 0;
+  /** Whether a read has produced a value for it, so that someone may be showing that value. */
+  read = false;
 
   constructor(
     readonly rule: Rule,

@@ -95,7 +95,10 @@ export class ReadingsStore {
     const derived: DerivedValue[] = [];
     const states = [...this.selectStates(ruleKeys)];
     for (const state of states) {
-      for (const group of state.groups.values()) derived.push(deriveGroup(group, now, onUnusable));
+      for (const group of state.groups.values()) {
+        derived.push(deriveGroup(group, now, onUnusable));
+        group.read = true;
+      }
     }
     // Only after every group is derived: a topic read by several rules is parsed once per read.
     for (const state of states) {
@@ -243,7 +246,8 @@ export class ReadingsStore {
         state.groups.delete(group.key);
         // Free the key, so the entity gets the same key back if its value returns.
         state.entityKeys.delete(group.identity.entityKey);
-        this.removedEntities.push(group.identity);
+        // Only entities a read has shown: an explosion of new values between reads stays unremembered.
+        if (group.read) this.removedEntities.push(group.identity);
       }
       if (source.groups.length === 0) this.topics.delete(source.topic);
       else source.partial = true;

@@ -221,16 +221,25 @@ describe("entities removed by the source limit", () => {
     const store = new ReadingsStore([rule]);
     store.ingest("r/attic", "30", T0);
     store.ingest("r/kitchen", "21", T0 + 1);
+    readAll(store, T0 + 1); // shown once, so their removal matters
     store.ingest("r/bedroom", "19", T0 + 2); // attic's entity goes with its only topic
     expect(store.takeRemovedEntities().map((identity) => identity.entityKey)).toEqual([
       "room_temperature__attic",
     ]);
     expect(store.takeRemovedEntities()).toEqual([]);
 
+    readAll(store, T0 + 2);
     store.ingest("r/cellar", "12", T0 + 3); // kitchen goes
     store.ingest("r/kitchen", "22", T0 + 4); // and comes back before anyone asked
     expect(store.takeRemovedEntities().map((identity) => identity.entityKey)).toEqual([
       "room_temperature__bedroom",
     ]);
+  });
+
+  it("are not remembered when no read ever showed them", () => {
+    const rule = compileOne({ name: "{id}", topic: "boom/+id", function: "last" }, { max_sources: 10 });
+    const store = new ReadingsStore([rule]);
+    for (let index = 0; index < 10_000; index += 1) store.ingest(`boom/${index}`, "1", T0 + index);
+    expect(store.takeRemovedEntities()).toEqual([]);
   });
 });
