@@ -214,6 +214,7 @@ async function restoreReadings(
     log.warn(`Ignoring the saved readings in ${stateFile.path}: ${loaded.why}`);
     return 0;
   }
+  store.reserveEntityKeys(loaded.entityKeys);
   const restored = store.restore(loaded.readings, at);
   log.info(
     `Restored ${restored} of ${loaded.readings.length} saved readings (the others are too old or no longer match a rule)`,
@@ -228,7 +229,7 @@ async function saveReadings(
   log: Logger,
 ): Promise<void> {
   try {
-    await stateFile.save(store.snapshot(), at);
+    await stateFile.save({ readings: store.snapshot(), entityKeys: store.contestedEntityKeys() }, at);
   } catch (error) {
     log.warn(
       `Cannot save the readings to ${stateFile.path}: ${error instanceof Error ? error.message : String(error)}`,

@@ -31,10 +31,15 @@ export class EntityGroup {
   ) {}
 }
 
+/**
+ * `reservedKey` is the key this value had in an earlier run, where two values slugged alike:
+ * which of them got the plain key depended on arrival order, and must not swap on a restart.
+ */
 export function identify(
   rule: Rule,
   captures: readonly string[],
-  takenKeys: ReadonlySet<string>,
+  isTaken: (entityKey: string) => boolean,
+  reservedKey?: string,
 ): EntityIdentity {
   const name = renderName(rule.nameTemplate, rule.captureNames, captures);
   const byName: Record<string, string> = {};
@@ -43,9 +48,10 @@ export function identify(
   });
   let entityKey = rule.key;
   if (fansOut(rule)) {
-    entityKey = `${rule.key}${GROUP_SEPARATOR}${groupSlug(captures)}`;
+    entityKey = reservedKey ?? `${rule.key}${GROUP_SEPARATOR}${groupSlug(captures)}`;
     // "Living Room" and "living_room" slug alike; the second one gets a tag of its raw value.
-    if (takenKeys.has(entityKey)) entityKey = `${entityKey}_${shortHash(captures.join("/"))}`;
+    if (reservedKey === undefined && isTaken(entityKey))
+      entityKey = `${entityKey}_${shortHash(captures.join("/"))}`;
   }
   // Home Assistant refuses "__" in entity ids, which a fanned-out entity key holds.
   const objectId = slugify(name) || entityKey.replace(/_+/g, "_");

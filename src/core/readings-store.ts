@@ -1,8 +1,16 @@
 import { deriveGroup, type DerivedValue, type UnusableSource } from "./derived-value.js";
 import { EntityGroup, identify, type EntityIdentity } from "./entity-group.js";
+import { groupSlug } from "./entity-naming.js";
 import { fansOut, type Rule } from "./rule.js";
 import { SourceTopic } from "./source-topic.js";
 import { TopicMatcher } from "./topic-matcher.js";
+
+/** A fanned-out entity's key, saved where arrival order decided it. */
+export interface SavedEntityKey {
+  readonly rule: string;
+  readonly captures: readonly string[];
+  readonly entityKey: string;
+}
 
 /** A reading as saved across restarts: the raw payload, so a changed rule can read it anew. */
 export interface SavedReading {
@@ -22,6 +30,9 @@ interface RuleState {
   readonly rule: Rule;
   readonly groups: Map<string, EntityGroup>;
   readonly entityKeys: Set<string>;
+  /** Keys that values slugging alike had in an earlier run, by group key, and their owners. */
+  readonly reservedKeys: Map<string, string>;
+  readonly reservedOwners: Set<string>;
   sourceCount: number;
   limitReported: boolean;
 }
@@ -54,6 +65,8 @@ export class ReadingsStore {
         rule,
         groups: new Map(),
         entityKeys: new Set(),
+        reservedKeys: new Map(),
+        reservedOwners: new Set(),
         sourceCount: 0,
         limitReported: false,
       };
@@ -143,6 +156,42 @@ export class ReadingsStore {
     return saved;
   }
 
+  /**
+   * Entity keys of fanned-out values whose slugs collide with another value's, to be saved:
+   * which of them got the plain key depended on arrival order, and must survive a restart.
+   */
+  contestedEntityKeys(): SavedEntityKey[] {
+    const saved: SavedEntityKey[] = [];
+    for (const state of this.states.values()) {
+      const bySlug = new Map<string, EntityGroup[]>();
+      for (const group of state.groups.values()) {
+        const slug = groupSlug(captureList(state.rule, group));
+        bySlug.set(slug, [...(bySlug.get(slug) ?? []), group]);
+      }
+      for (const groups of bySlug.values()) {
+        if (groups.length < 2) continue;
+        for (const group of groups) {
+          saved.push({
+            rule: state.rule.key,
+            captures: captureList(state.rule, group),
+            entityKey: group.identity.entityKey,
+          });
+        }
+      }
+    }
+    return saved;
+  }
+
+  /** Takes back keys saved by contestedEntityKeys; call before any reading arrives. */
+  reserveEntityKeys(saved: readonly SavedEntityKey[]): void {
+    for (const { rule, captures, entityKey } of saved) {
+      const state = this.states.get(rule);
+      if (state === undefined || captures.length !== state.rule.captureNames.length) continue;
+      state.reservedKeys.set(captures.join("/"), entityKey);
+      state.reservedOwners.add(entityKey);
+    }
+  }
+
   /** Takes back saved readings still fresh for some rule; returns how many were taken. */
   restore(saved: readonly SavedReading[], now: number): number {
     let restored = 0;
@@ -218,7 +267,10 @@ export class ReadingsStore {
     const key = captures.join("/");
     let group = state.groups.get(key);
     if (group === undefined) {
-      const identity = identify(state.rule, captures, state.entityKeys);
+      const reservedKey = state.reservedKeys.get(key);
+      const isTaken = (entityKey: string) =>
+        state.entityKeys.has(entityKey) || state.reservedOwners.has(entityKey);
+      const identity = identify(state.rule, captures, isTaken, reservedKey);
       state.entityKeys.add(identity.entityKey);
       group = new EntityGroup(state.rule, key, identity);
       state.groups.set(key, group);
@@ -273,4 +325,8 @@ function reorder(captures: readonly string[], order: readonly number[]): string[
     reordered[position] = captures[index] ?? "";
   });
   return reordered;
+}
+
+function captureList(rule: Rule, group: EntityGroup): string[] {
+  return rule.captureNames.map((name) => group.identity.captures[name] ?? "");
 }

@@ -2,17 +2,27 @@ import { randomUUID } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import type { SavedReading } from "../core/readings-store.js";
+import type { SavedEntityKey, SavedReading } from "../core/readings-store.js";
 
 /** Readings kept across restarts: raw payloads from devices, never credentials. */
 const stateFileSchema = z.object({
   version: z.literal(1),
   saved_at: z.number(),
   readings: z.array(z.object({ topic: z.string(), payload: z.string(), received_at: z.number() })),
+  // Added after the first files were written; older files simply have none.
+  entity_keys: z
+    .array(z.object({ rule: z.string(), captures: z.array(z.string()), entity_key: z.string() }))
+    .default([]),
 });
 
+/** What the add-on keeps across restarts. */
+export interface SavedState {
+  readonly readings: readonly SavedReading[];
+  readonly entityKeys: readonly SavedEntityKey[];
+}
+
 export type LoadedState =
-  | { readonly kind: "loaded"; readonly readings: SavedReading[] }
+  | ({ readonly kind: "loaded" } & SavedState)
   | { readonly kind: "missing" }
   | { readonly kind: "unreadable"; readonly why: string };
 
@@ -48,18 +58,28 @@ export class StateFile {
         payload: reading.payload,
         receivedAt: reading.received_at,
       })),
+      entityKeys: parsed.data.entity_keys.map((saved) => ({
+        rule: saved.rule,
+        captures: saved.captures,
+        entityKey: saved.entity_key,
+      })),
     };
   }
 
   /** Writes a temporary file and renames it over the old one, so a crash never leaves half a file. */
-  async save(readings: readonly SavedReading[], savedAt: number): Promise<void> {
+  async save(state: SavedState, savedAt: number): Promise<void> {
     const body = JSON.stringify({
       version: 1,
       saved_at: savedAt,
-      readings: readings.map((reading) => ({
+      readings: state.readings.map((reading) => ({
         topic: reading.topic,
         payload: reading.payload,
         received_at: reading.receivedAt,
+      })),
+      entity_keys: state.entityKeys.map((saved) => ({
+        rule: saved.rule,
+        captures: saved.captures,
+        entity_key: saved.entityKey,
       })),
     });
     const temporary = `${this.path}.${randomUUID()}.tmp`;

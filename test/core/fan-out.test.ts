@@ -163,3 +163,30 @@ describe("naming", () => {
     );
   });
 });
+
+describe("values whose slugs collide", () => {
+  it("keep their keys across a restart, whatever order they arrive in", () => {
+    const rule = compileOne({ name: "{room} temperature", topic: "r/+room", function: "max" });
+    const keysOf = (store: ReadingsStore): Record<string, string> =>
+      Object.fromEntries(
+        store.entities().map((identity) => [identity.captures["room"] ?? "", identity.entityKey]),
+      );
+
+    const first = new ReadingsStore([rule]);
+    first.ingest("r/Living Room", "20", 0);
+    first.ingest("r/living_room", "21", 1);
+    first.ingest("r/kitchen", "22", 2);
+    const before = keysOf(first);
+    expect(before["Living Room"]).toBe("room_temperature__living_room");
+    expect(before["living_room"]).toMatch(/^room_temperature__living_room_[0-9a-f]{8}$/);
+    expect(first.contestedEntityKeys()).toHaveLength(2);
+
+    // The restart: the other value arrives first this time.
+    const second = new ReadingsStore([rule]);
+    second.reserveEntityKeys(first.contestedEntityKeys());
+    second.ingest("r/living_room", "21", 10);
+    second.ingest("r/Living Room", "20", 11);
+    second.ingest("r/kitchen", "22", 12);
+    expect(keysOf(second)).toEqual(before);
+  });
+});
