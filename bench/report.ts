@@ -105,7 +105,7 @@ export const READ_TARGET_MS = 50;
 export const MEMORY_TARGET_SOURCES = 100_000;
 export const MEMORY_TARGET_BYTES = 150 * MB;
 
-function medianOf(values: readonly number[]): number {
+export function medianOf(values: readonly number[]): number {
   const sorted = [...values].sort((left, right) => left - right);
   const middle = Math.floor(sorted.length / 2);
   if (sorted.length === 0) return Number.NaN;

@@ -20,6 +20,7 @@ import { parseCli, USAGE, type BenchSettings } from "./cli.js";
 import { summariseProfile, type ProfileSummary } from "./profile.js";
 import {
   evaluateTargets,
+  medianOf,
   medianRatios,
   renderReport,
   roundFigures,
@@ -394,23 +395,14 @@ function describeRound(round: RoundReport): string {
   return `${one(round.order[0] ?? "bare")}; ${one(round.order[1] ?? "addon")}`;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  const middle = Math.floor(sorted.length / 2);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? Number.NaN)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
 function summarise(rounds: readonly RoundReport[], kind: SubscriberKind): SubscriberSummary {
   const results = rounds.map((round) => round[kind]);
   const figures = results.map(roundFigures);
   return {
-    messagesPerSecond: median(figures.map((one) => one.messagesPerSecond)),
-    cpuMicrosPerMessage: median(figures.map((one) => one.cpuMicrosPerMessage)),
-    peakRssBytes: median(figures.map((one) => one.peakRssBytes)),
-    idleRssBytes: median(figures.map((one) => one.idleRssBytes)),
+    messagesPerSecond: medianOf(figures.map((one) => one.messagesPerSecond)),
+    cpuMicrosPerMessage: medianOf(figures.map((one) => one.cpuMicrosPerMessage)),
+    peakRssBytes: medianOf(figures.map((one) => one.peakRssBytes)),
+    idleRssBytes: medianOf(figures.map((one) => one.idleRssBytes)),
     received: Math.min(...results.map((result) => result.received)),
     expected: Math.max(...results.map((result) => result.expected)),
     distinctTopics: Math.min(...results.map((result) => result.distinctTopics)),
