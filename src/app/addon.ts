@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
 import { ReadingsStore } from "../core/readings-store.js";
 import type { Rule } from "../core/rule.js";
-import type { AddonInfo } from "../homeassistant/discovery-payloads.js";
+import { formatState, type AddonInfo } from "../homeassistant/discovery-payloads.js";
 import { EntityPublisher } from "../homeassistant/entity-publisher.js";
 import {
   homeAssistantStatusTopic,
@@ -185,14 +185,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
 function describeDerived(value: DerivedValue): string {
   const state = value.state;
-  const shown =
-    state.kind === "number"
-      ? String(state.value)
-      : state.kind === "binary"
-        ? state.on
-          ? "ON"
-          : "OFF"
-        : `unavailable (${state.reason})`;
+  const shown = state.kind === "none" ? `unavailable (${state.reason})` : formatState(state, undefined);
   return `${shown} from ${value.freshCount} fresh, ${value.staleCount} stale, ${value.unusableCount} unusable`;
 }
 

@@ -132,6 +132,7 @@ export class ReadingsStore {
    * the caller can tell Home Assistant they are gone rather than leave their last value showing.
    */
   takeRemovedEntities(): EntityIdentity[] {
+    if (this.removedEntities.length === 0) return [];
     const present = new Set(this.entities().map((identity) => identity.entityKey));
     const removed = this.removedEntities.filter((identity) => !present.has(identity.entityKey));
     this.removedEntities = [];
