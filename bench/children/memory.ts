@@ -52,7 +52,7 @@ for (let index = 0; index < given.shape.topics; index += 1) {
 }
 collectGarbage();
 const afterIngest = memoryFigures();
-const entities = store.read(now + 1_000, () => undefined).length;
+const entities = store.read(now + 1_000).values.length;
 collectGarbage();
 const afterRead = memoryFigures();
 

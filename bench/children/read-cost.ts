@@ -85,12 +85,13 @@ async function timedRead(): Promise<{ timing: ReadTiming; entities: number; inpu
   messages = 0;
   bytes = 0;
   const started = performance.now();
-  const derived = store.read(now, () => undefined);
+  const derived = store.read(now).values;
   const readDone = performance.now();
-  await publisher.publishDerived(derived, new Date(now));
+  await publisher.publishDerived(derived);
   const finished = performance.now();
   let inputs = 0;
-  for (const value of derived) inputs += value.freshCount + value.staleCount + value.unusableCount;
+  for (const { counts } of derived)
+    inputs += counts.counted + counts.stale + counts.offline + counts.unusable + counts.out_of_range;
   return {
     timing: {
       totalMs: finished - started,

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
-import { ReadingsStore } from "../core/readings-store.js";
-import type { Rule } from "../core/rule.js";
+import { ReadingsStore, type SavedReading } from "../core/readings-store.js";
+import { subscriptionsOf } from "../core/subscriptions.js";
 import { formatState, type AddonInfo } from "../homeassistant/discovery-payloads.js";
 import { EntityPublisher } from "../homeassistant/entity-publisher.js";
 import {
   homeAssistantStatusTopic,
+  entityKeyOfStateTopic,
   ownConfigsFilter,
+  ownStatesFilter,
   statusTopic,
   type TopicLayout,
 } from "../homeassistant/entity-topics.js";
@@ -28,8 +30,19 @@ export interface AddonDependencies {
   readonly dataDir: string;
   readonly log: Logger;
   readonly addon: AddonInfo;
+  /** A monotonic clock in milliseconds: what ages and intervals are measured with. */
   readonly now?: () => number;
+  /** The wall clock, for what is saved and shown; NTP may set it back. */
+  readonly wallNow?: () => number;
   readonly random?: () => number;
+}
+
+/** Warnings about sources turning unusable, at most, per read; a count says how many more. */
+const UNUSABLE_WARNINGS_PER_READ = 10;
+
+/** Milliseconds on a clock that only moves forward, anchored near the wall clock for readability. */
+export function monotonicNow(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 export interface RunningAddon {
@@ -46,13 +59,16 @@ export interface RunningAddon {
  */
 export async function startAddon(deps: AddonDependencies): Promise<RunningAddon> {
   const { settings, log } = deps;
-  const now = deps.now ?? Date.now;
+  const now = deps.now ?? monotonicNow;
+  const wallNow = deps.wallNow ?? Date.now;
+  const clock: Clock = { now, wallNow };
   const random = deps.random ?? Math.random;
   // Checked once: the level is fixed for the run, and the message path should not ask per message.
   const tracing = log.isLevelEnabled("trace");
   const layout: TopicLayout = { discoveryPrefix: settings.discoveryPrefix, baseTopic: settings.baseTopic };
   const birthTopic = homeAssistantStatusTopic(layout);
   const configsFilter = ownConfigsFilter(layout);
+  const statesFilter = ownStatesFilter(layout);
 
   const store = new ReadingsStore(settings.rules, {
     ignoredPrefixes: [`${settings.baseTopic}/`, `${settings.discoveryPrefix}/`],
@@ -63,10 +79,12 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   });
   const stateFile = new StateFile(deps.dataDir);
   // Restored readings are published as soon as the broker is there, not at the first read time.
-  let publishRestored = (await restoreReadings(stateFile, store, now(), log)) > 0;
+  let publishRestored = (await restoreReadings(stateFile, store, clock, log)) > 0;
 
   /** Discovery configs on the broker at start-up, while they are being collected. */
   let retainedConfigs: Set<string> | undefined;
+  /** Entity keys with a retained state at start-up: entities that have had a value. */
+  let retainedStates: Set<string> | undefined;
   let lastRetainedAt = 0;
   let cleanupStarted = false;
   let birthTimer: NodeJS.Timeout | undefined;
@@ -87,6 +105,12 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         topic.startsWith(`${settings.discoveryPrefix}/`)
       ) {
         retainedConfigs.add(topic);
+        lastRetainedAt = Date.now();
+        return;
+      }
+      if (retainedStates !== undefined && payload.length > 0 && topic.startsWith(`${settings.baseTopic}/`)) {
+        const key = entityKeyOfStateTopic(layout, topic);
+        if (key !== undefined) retainedStates.add(key);
         lastRetainedAt = Date.now();
         return;
       }
@@ -119,20 +143,27 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   async function removeStaleEntities(): Promise<void> {
     const collected = new Set<string>();
+    const withState = new Set<string>();
     retainedConfigs = collected;
+    retainedStates = withState;
     lastRetainedAt = Date.now();
-    await connection.subscribe([configsFilter]);
+    await connection.subscribe([configsFilter, statesFilter]);
     const started = Date.now();
     // Retained messages follow the subscription at once; stop listening when they stop coming.
     while (Date.now() - lastRetainedAt < RETAINED_QUIET_MS && Date.now() - started < RETAINED_LONGEST_MS) {
       await sleep(100);
     }
     retainedConfigs = undefined;
-    await connection.unsubscribe([configsFilter]);
-    const stale = staleEntityTopics(layout, [...collected], settings.rules);
+    retainedStates = undefined;
+    await connection.unsubscribe([configsFilter, statesFilter]);
+    const shown = new Set(store.shownEntityKeys());
+    const hadValue = (entityKey: string) => withState.has(entityKey) || shown.has(entityKey);
+    const stale = staleEntityTopics(layout, [...collected], settings.rules, hadValue);
     if (stale.length === 0) return;
     await publisher.clear(stale.flat());
-    log.info(`Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists`);
+    log.info(
+      `Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists or that never had a value`,
+    );
   }
 
   function onBirth(): void {
@@ -147,15 +178,13 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     );
   }
 
-  const warnUnusable = ({ identity, source, why }: UnusableSource) =>
-    log.warn(`"${identity.name}" ignores ${source}: ${why}`);
-
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
-    const derived = store.read(at, warnUnusable, ruleKeys);
+    const { values: derived, turnedUnusable } = store.read(at, ruleKeys);
+    warnUnusable(turnedUnusable, log);
     await publisher.retire(store.takeRemovedEntities());
-    await publisher.publishDerived(derived, new Date(at));
+    await publisher.publishDerived(derived);
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
       for (const value of derived) log.debug(`${value.identity.name}: ${describeDerived(value)}`);
@@ -164,7 +193,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     // must not rewrite the state file as often, on the SD card of a Raspberry Pi.
     if (at - lastSavedAt >= settings.readIntervalMs) {
       lastSavedAt = at;
-      await saveReadings(stateFile, store, at, log);
+      await saveReadings(stateFile, store, clock, log);
     }
   }
 
@@ -177,28 +206,42 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     async stop() {
       stopReads();
       clearTimeout(birthTimer);
-      await saveReadings(stateFile, store, now(), log);
+      await saveReadings(stateFile, store, clock, log);
       await connection.stop();
     },
   };
 }
 
+export { subscriptionsOf };
+
+interface Clock {
+  readonly now: () => number;
+  readonly wallNow: () => number;
+}
+
 function describeDerived(value: DerivedValue): string {
   const state = value.state;
   const shown = state.kind === "none" ? `unavailable (${state.reason})` : formatState(state, undefined);
-  return `${shown} from ${value.freshCount} fresh, ${value.staleCount} stale, ${value.unusableCount} unusable`;
+  const { counts } = value;
+  return `${shown} from ${counts.counted} counted, ${counts.stale} stale, ${counts.offline} offline, ${counts.unusable} unusable, ${counts.out_of_range} out of range`;
 }
 
-/** Each distinct subscription once; named wildcards are plain `+` on the wire. */
-export function subscriptionsOf(rules: readonly Rule[]): string[] {
-  return [...new Set(rules.flatMap((rule) => rule.filters.map((filter) => filter.subscription)))];
+/** One line per source that turned unusable, a bounded number per read: a flood is one summary. */
+function warnUnusable(found: readonly UnusableSource[], log: Logger): void {
+  for (const { identity, source, why } of found.slice(0, UNUSABLE_WARNINGS_PER_READ))
+    log.warn(`"${identity.name}" ignores ${source}: ${why}`);
+  const more = found.length - UNUSABLE_WARNINGS_PER_READ;
+  if (more > 0)
+    log.warn(
+      `${more} more source${more === 1 ? "" : "s"} turned unusable at this read (see the entities' attributes)`,
+    );
 }
 
 /** Returns how many saved readings were taken back. */
 async function restoreReadings(
   stateFile: StateFile,
   store: ReadingsStore,
-  at: number,
+  clock: Clock,
   log: Logger,
 ): Promise<number> {
   const loaded = await stateFile.load();
@@ -208,7 +251,17 @@ async function restoreReadings(
     return 0;
   }
   store.reserveEntityKeys(loaded.entityKeys);
-  const restored = store.restore(loaded.readings, at);
+  store.rememberShownEntities(loaded.shownEntities);
+  const monotonic = clock.now();
+  // Ages are measured on the monotonic clock; a saved time is turned into an age on the wall clock.
+  // The age at saving is exact (both times are from the same clock then); the time since may be
+  // negative if the wall clock was set back since, and is then taken as none.
+  const sinceSave = Math.max(0, clock.wallNow() - loaded.savedAt);
+  const readings: SavedReading[] = loaded.readings.map((reading) => ({
+    ...reading,
+    receivedAt: monotonic - sinceSave - Math.max(0, loaded.savedAt - reading.receivedAt),
+  }));
+  const restored = store.restore(readings, monotonic);
   log.info(
     `Restored ${restored} of ${loaded.readings.length} saved readings (the others are too old or no longer match a rule)`,
   );
@@ -218,11 +271,19 @@ async function restoreReadings(
 async function saveReadings(
   stateFile: StateFile,
   store: ReadingsStore,
-  at: number,
+  clock: Clock,
   log: Logger,
 ): Promise<void> {
+  const wall = clock.wallNow();
+  const monotonic = clock.now();
+  const readings = store
+    .snapshot()
+    .map((reading) => ({ ...reading, receivedAt: wall - (monotonic - reading.receivedAt) }));
   try {
-    await stateFile.save({ readings: store.snapshot(), entityKeys: store.contestedEntityKeys() }, at);
+    await stateFile.save(
+      { readings, entityKeys: store.contestedEntityKeys(), shownEntities: store.shownEntityKeys() },
+      wall,
+    );
   } catch (error) {
     log.warn(
       `Cannot save the readings to ${stateFile.path}: ${error instanceof Error ? error.message : String(error)}`,

@@ -17,11 +17,13 @@ export interface EntityIdentity {
 /** One derived entity's inputs: the topics feeding it and what has been reported about them. */
 export class EntityGroup {
   readonly topics = new Map<string, SourceTopic>();
-  /** Sources whose current payload was found unusable, with the payload version already counted. */
-  readonly unusableVersions = new Map<string, number>();
-  ignoredTotal = 0;
   /** Whether a read has produced a value for it, so that someone may be showing that value. */
   read = false;
+  /**
+   * Whether the group has had a usable reading: a fanned-out entity exists only from then on, so
+   * that topics which never give a value (a bridge's state, a phone's beacon) make no entity.
+   */
+  revealed = false;
 
   constructor(
     readonly rule: Rule,

@@ -1,9 +1,22 @@
-import { deriveGroup, type DerivedValue, type UnusableSource } from "./derived-value.js";
+import { LISTED_SOURCES, type DerivedValue, type UnusableSource } from "./derived-value.js";
+import { AVAILABILITY_LEVELS, availabilityTopicOf } from "./device-availability.js";
 import { EntityGroup, identify, type EntityIdentity } from "./entity-group.js";
-import { groupSlug } from "./entity-naming.js";
+import { groupSlug, ruleKeyOfEntity } from "./entity-naming.js";
+import { ReadPass } from "./read-pass.js";
 import { fansOut, type Rule } from "./rule.js";
 import { SourceTopic } from "./source-topic.js";
 import { TopicMatcher } from "./topic-matcher.js";
+
+/** Device availability topics kept at most: a `#` over a broker full of `…/status` topics stays bounded. */
+export const MAX_AVAILABILITY_TOPICS = 10_000;
+/** Topics that feed no rule (excluded ones) remembered at most, so that they skip the matcher. */
+const MAX_IGNORED_TOPICS = 10_000;
+
+/** What a read found: the derived values, and the sources that turned unusable at it. */
+export interface ReadResult {
+  readonly values: DerivedValue[];
+  readonly turnedUnusable: UnusableSource[];
+}
 
 /** A fanned-out entity's key, saved where arrival order decided it. */
 export interface SavedEntityKey {
@@ -51,7 +64,17 @@ interface FilterTarget {
 export class ReadingsStore {
   private readonly states = new Map<string, RuleState>();
   private readonly matcher = new TopicMatcher<FilterTarget>();
+  private readonly exclusions = new TopicMatcher<RuleState>();
   private readonly topics = new Map<string, SourceTopic>();
+  /** Topics where devices say whether they are online, by topic; also in `topics`. */
+  private readonly availability = new Map<string, SourceTopic>();
+  /** Bumped when an availability topic appears, so sources look for their device again. */
+  private availabilityGeneration = 0;
+  private readonly ignored = new Set<string>();
+  private arrivals = 0;
+  private passes = 0;
+  /** Entity keys shown in an earlier run: their groups are revealed as soon as they exist. */
+  private readonly shownBefore = new Set<string>();
   private removedEntities: EntityIdentity[] = [];
   private readonly ignoredPrefixes: readonly string[];
   private readonly onSourceLimit: (rule: Rule, droppedTopic: string) => void;
@@ -75,17 +98,19 @@ export class ReadingsStore {
         const order = filter.captureNames.map((name) => rule.captureNames.indexOf(name));
         this.matcher.add(filter, { state, order });
       }
+      for (const exclusion of rule.exclusions) this.exclusions.add(exclusion, state);
       // A rule without named wildcards is one entity, known before any reading arrives.
       if (!fansOut(rule)) this.groupOf(state, []);
     }
   }
 
-  /** The hot path: remember the latest payload of `topic`. */
+  /** The hot path: remember the latest payload of `topic`. `now` is a monotonic clock's. */
   ingest(topic: string, payload: string, now: number): void {
     const source = this.sourceOf(topic, now);
     if (source === undefined) return;
     source.payload = payload;
     source.receivedAt = now;
+    source.arrival = ++this.arrivals;
     source.version += 1;
   }
 
@@ -93,38 +118,80 @@ export class ReadingsStore {
   ingestOversized(topic: string, bytes: number, now: number): void {
     const source = this.sourceOf(topic, now);
     if (source === undefined) return;
-    source.forgetPayload();
     source.payload = { bytes };
     source.receivedAt = now;
+    source.arrival = ++this.arrivals;
     source.version += 1;
   }
 
-  /** Derived values of the given rules (all by default) at time `now`; releases payloads gone stale. */
-  read(
-    now: number,
-    onUnusable: (found: UnusableSource) => void,
-    ruleKeys?: readonly string[],
-  ): DerivedValue[] {
-    const derived: DerivedValue[] = [];
+  /**
+   * Derived values of the given rules (all by default) at time `now`; releases payloads gone stale.
+   * Fanned-out entities that never had a usable reading are left out: they do not exist yet.
+   */
+  read(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadResult {
     const states = [...this.selectStates(ruleKeys)];
+    const pass = new ReadPass(now, ++this.passes, listLimit, (source) => this.deviceOf(source));
+    for (const state of states) for (const group of state.groups.values()) pass.include(group);
     for (const state of states) {
       for (const group of state.groups.values()) {
-        derived.push(deriveGroup(group, now, onUnusable));
-        group.read = true;
+        for (const source of group.topics.values()) pass.visit(source);
       }
     }
-    // Only after every group is derived: a topic read by several rules is parsed once per read.
+    const values: DerivedValue[] = [];
+    for (const [group, tally] of pass.tallies) {
+      if (tally.inputs > 0) group.revealed = true;
+      if (!this.exists(group)) continue;
+      values.push(tally.finish());
+      group.read = true;
+    }
     for (const state of states) {
       for (const group of state.groups.values()) this.release(group, now);
     }
-    return derived;
+    return { values, turnedUnusable: pass.turnedUnusable };
   }
 
-  /** Every entity known now: each plain rule, and each fanned-out value seen so far. */
+  /** Every entity known now: each plain rule, and each fanned-out value that has had a usable reading. */
   entities(): EntityIdentity[] {
     return [...this.states.values()].flatMap((state) =>
-      [...state.groups.values()].map((group) => group.identity),
+      [...state.groups.values()].filter((group) => this.exists(group)).map((group) => group.identity),
     );
+  }
+
+  /** Keys of fanned-out entities that exist, to be saved so that a restart does not hide them. */
+  shownEntityKeys(): string[] {
+    const keys = new Set<string>();
+    for (const key of this.shownBefore) if (this.states.has(ruleKeyOfEntity(key))) keys.add(key);
+    for (const state of this.states.values()) {
+      if (!fansOut(state.rule)) continue;
+      for (const group of state.groups.values()) if (group.revealed) keys.add(group.identity.entityKey);
+    }
+    return [...keys];
+  }
+
+  /** Takes back the keys saved by shownEntityKeys; call before any reading arrives. */
+  rememberShownEntities(entityKeys: readonly string[]): void {
+    for (const key of entityKeys) this.shownBefore.add(key);
+  }
+
+  private exists(group: EntityGroup): boolean {
+    if (!group.revealed && this.shownBefore.has(group.identity.entityKey)) group.revealed = true;
+    return group.revealed || !fansOut(group.rule);
+  }
+
+  /** The source's device availability topic, looked up again only when new ones have appeared. */
+  private deviceOf(source: SourceTopic): SourceTopic | null {
+    if (source.deviceGeneration === this.availabilityGeneration) return source.device;
+    source.deviceGeneration = this.availabilityGeneration;
+    source.device = null;
+    // A rule's own pattern wins over the conventions; a topic has one device whichever rule reads it.
+    const settings = source.groups.map((group) => group.rule.availability);
+    const setting =
+      settings.find((each) => each.kind === "pattern") ?? settings.find((each) => each.kind === "auto");
+    if (setting === undefined || this.availability.size === 0) return null;
+    const topic = availabilityTopicOf(source.topic, setting);
+    const device = topic === undefined ? undefined : this.availability.get(topic);
+    if (device !== undefined && device !== source) source.device = device;
+    return source.device;
   }
 
   /**
@@ -200,12 +267,21 @@ export class ReadingsStore {
       if (reading.receivedAt > now) continue;
       const known = this.topics.get(reading.topic);
       if (known !== undefined && known.version > 0) continue;
+      const availability = isAvailabilityTopic(reading.topic);
       // Too old for every rule: admitting it would only create an entity or take a source slot.
-      if (known === undefined && now - reading.receivedAt > this.longestMaxAgeOf(reading.topic)) continue;
+      if (
+        known === undefined &&
+        !availability &&
+        now - reading.receivedAt > this.longestMaxAgeOf(reading.topic)
+      )
+        continue;
       const source = known ?? this.admit(reading.topic, reading.receivedAt);
-      if (source === undefined || now - reading.receivedAt > source.keepForMs) continue;
+      if (source === undefined) continue;
+      // A device's last word on its availability holds however old it is, until it says otherwise.
+      if (!this.availability.has(reading.topic) && now - reading.receivedAt > source.keepForMs) continue;
       source.payload = reading.payload;
       source.receivedAt = reading.receivedAt;
+      source.arrival = ++this.arrivals;
       source.version += 1;
       restored += 1;
     }
@@ -230,7 +306,7 @@ export class ReadingsStore {
 
   private sourceOf(topic: string, now: number): SourceTopic | undefined {
     const source = this.topics.get(topic);
-    if (source === undefined) return this.admit(topic, now);
+    if (source === undefined) return this.ignored.has(topic) ? undefined : this.admit(topic, now);
     // Dropped by a rule at its source limit while another rule kept it: the dropping rule takes
     // it back now that it is the most recently updated.
     if (source.partial) this.attach(source, now);
@@ -241,8 +317,15 @@ export class ReadingsStore {
   private admit(topic: string, now: number): SourceTopic | undefined {
     for (const prefix of this.ignoredPrefixes) if (topic.startsWith(prefix)) return undefined;
     const source = new SourceTopic(topic);
+    const availability = isAvailabilityTopic(topic) && this.availability.size < MAX_AVAILABILITY_TOPICS;
     this.attach(source, now);
-    if (source.groups.length === 0) return undefined;
+    if (availability) {
+      this.availability.set(topic, source);
+      this.availabilityGeneration += 1;
+    } else if (source.groups.length === 0) {
+      if (this.ignored.size < MAX_IGNORED_TOPICS) this.ignored.add(topic);
+      return undefined;
+    }
     this.topics.set(topic, source);
     return source;
   }
@@ -251,7 +334,14 @@ export class ReadingsStore {
     // Newest from now on, so that making room never drops the topic being attached.
     source.receivedAt = now;
     source.partial = false;
-    for (const { target, captures } of this.matcher.match(source.topic)) {
+    const availability = isAvailabilityTopic(source.topic);
+    let excluded: Set<RuleState> | undefined;
+    if (this.exclusions.size > 0)
+      for (const { target } of this.exclusions.match(source.topic)) (excluded ??= new Set()).add(target);
+    for (const { target, captures, literalLast } of this.matcher.match(source.topic)) {
+      if (excluded?.has(target.state) === true) continue;
+      // `zigbee2mqtt/#` does not read `<device>/availability` as a value; `tele/+/LWT` does.
+      if (availability && !literalLast) continue;
       const group = this.groupOf(
         target.state,
         target.order.length === 0 ? [] : reorder(captures, target.order),
@@ -301,9 +391,11 @@ export class ReadingsStore {
         state.entityKeys.delete(group.identity.entityKey);
         // Only entities a read has shown: an explosion of new values between reads stays unremembered.
         if (group.read) this.removedEntities.push(group.identity);
+        // It exists again as soon as its topic returns, without waiting for a read.
+        if (group.revealed) this.shownBefore.add(group.identity.entityKey);
       }
-      if (source.groups.length === 0) this.topics.delete(source.topic);
-      else source.partial = true;
+      if (source.groups.length > 0) source.partial = true;
+      else if (!this.availability.has(source.topic)) this.topics.delete(source.topic);
     }
     const first = tracked[0];
     if (!state.limitReported && first !== undefined) {
@@ -315,9 +407,13 @@ export class ReadingsStore {
   private release(group: EntityGroup, now: number): void {
     for (const source of group.topics.values()) {
       if (source.payload !== undefined && now - source.receivedAt > source.keepForMs) source.forgetPayload();
-      else source.releaseParsed();
     }
   }
+}
+
+function isAvailabilityTopic(topic: string): boolean {
+  const last = topic.slice(topic.lastIndexOf("/") + 1);
+  return AVAILABILITY_LEVELS.has(last) && last !== topic;
 }
 
 function reorder(captures: readonly string[], order: readonly number[]): string[] {

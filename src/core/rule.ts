@@ -1,5 +1,6 @@
 import type { FunctionName } from "./aggregate-functions.js";
 import type { TopicFilter } from "./topic-filter.js";
+import type { ReadingUnit } from "./units.js";
 import type { ValuePath } from "./value-path.js";
 
 /** A rule as the core uses it: validated, with durations in milliseconds. */
@@ -9,19 +10,43 @@ export interface Rule {
   /** The entity name, with `{capture}` placeholders for named wildcards. */
   readonly nameTemplate: string;
   readonly filters: readonly TopicFilter[];
+  /** Topics matching one of these are never the rule's sources (`!filter` in `topic`). */
+  readonly exclusions: readonly TopicFilter[];
   /** The named wildcards, in the order captures are reported (the first filter's order). */
   readonly captureNames: readonly string[];
   readonly function: FunctionName;
-  readonly valuePath: ValuePath | undefined;
+  /** Alternatives tried in order for each source; empty means the payload itself is the value. */
+  readonly valuePaths: readonly ValuePath[];
   /** Lower-cased: binary functions and `count_on` compare case-insensitively. */
   readonly onValue: string;
   readonly minInputs: number;
+  /** Infinity for a rule that holds each source's last state until its device goes offline. */
   readonly maxAgeMs: number;
   readonly intervalMs: number;
   /** How many topics the rule tracks at most before the least recently updated is dropped. */
   readonly maxSources: number;
+  /** Readings outside [minValue, maxValue] (in the rule's unit) do not count. */
+  readonly minValue: number | undefined;
+  readonly maxValue: number | undefined;
+  /** The unit readings are converted into, when the rule's unit is one the add-on converts. */
+  readonly targetUnit: ReadingUnit | undefined;
+  /** Readings are differences (°C of difference), not absolute values: converted by scale only. */
+  readonly readsDifferences: boolean;
+  readonly availability: AvailabilitySetting;
   readonly presentation: Presentation;
 }
+
+/**
+ * Where a source's device says whether it is online: found by the firmwares' conventions, named
+ * by the rule as a pattern over the source topic's levels, or not looked for.
+ */
+export type AvailabilitySetting =
+  | { readonly kind: "auto" }
+  | { readonly kind: "off" }
+  | { readonly kind: "pattern"; readonly text: string; readonly parts: readonly AvailabilityPart[] };
+
+/** A literal piece of an availability pattern, or the source topic's level at a 0-based index. */
+export type AvailabilityPart = { readonly literal: string } | { readonly level: number };
 
 /** How Home Assistant should show the value; the core carries it and never reads it. */
 export interface Presentation {

@@ -1,7 +1,5 @@
-import type { ReadingValue } from "./reading-value.js";
-import { extractAtPath, extractWhole, parseJson, type ParsedJson } from "./value-path.js";
-import type { ValuePath } from "./value-path.js";
 import type { EntityGroup } from "./entity-group.js";
+import { parseAvailability } from "./device-availability.js";
 
 /** What `ingest` keeps of a payload over the size limit: only that it was too large. */
 export interface OversizedPayload {
@@ -10,19 +8,17 @@ export interface OversizedPayload {
 
 /**
  * The latest payload of one topic, shared by every entity group it feeds. The message path only
- * overwrites these fields; parsing waits until a read time needs the value, and then happens once
- * per payload however many rules read it.
+ * overwrites `payload`, `receivedAt`, `arrival` and `version`; parsing waits until a read needs
+ * the value, and then happens once per payload however many rules read it.
  */
 export class SourceTopic {
   payload: string | OversizedPayload | undefined = undefined;
+  /** Monotonic milliseconds: a wall clock set back by NTP must not make readings older or newer. */
   receivedAt = 0;
-  /** Bumped on every message, so parse caches and ignore counters know a payload is new. */
+  /** Arrival order across all topics: `last` must not depend on two messages' milliseconds. */
+  arrival = 0;
+  /** Bumped on every message, so caches know a payload is new. */
   version = 0;
-  private jsonVersion = -1;
-  private json: ParsedJson = NOT_PARSED;
-  private cachedVersion = -1;
-  private cachedPath: ValuePath | undefined = undefined;
-  private cached: readonly SourceReading[] = NOTHING;
 
   /**
    * The groups this topic feeds; a topic feeding none is forgotten. `join` replaces the array
@@ -33,6 +29,20 @@ export class SourceTopic {
   keepForMs = 0;
   /** Dropped by some rule at its source limit while other rules keep it. */
   partial = false;
+
+  /** The topic where this source's device says whether it is online; null when it has none. */
+  device: SourceTopic | null = null;
+  /** The store's availability generation `device` was looked up in; -1 before the first look. */
+  deviceGeneration = -1;
+  /** Whether some read found a value at a rule's path: only such a source is listed when stale. */
+  hadReading = false;
+  /** Warned about as unusable, and not usable since: one warning per change of state. */
+  warned = false;
+  /** The read that last evaluated this topic, so that a read evaluates each topic once. */
+  readPass = 0;
+
+  private availabilityVersion = -1;
+  private availabilityState: "online" | "offline" | undefined = undefined;
 
   constructor(readonly topic: string) {}
 
@@ -47,76 +57,17 @@ export class SourceTopic {
     this.keepForMs = Math.max(0, ...this.groups.map((member) => member.rule.maxAgeMs));
   }
 
-  /**
-   * The payload's readings for a rule's value path (or the whole payload without one), each
-   * named by its source. The last answer is kept for the rest of the read: most topics are read
-   * through one path, so rules sharing it pay for the extraction once.
-   */
-  readingsFor(path: ValuePath | undefined): readonly SourceReading[] {
-    if (this.cachedVersion === this.version && this.cachedPath === path) return this.cached;
-    const readings = this.extract(path);
-    this.cachedVersion = this.version;
-    this.cachedPath = path;
-    this.cached = readings;
-    return readings;
-  }
-
-  /**
-   * Drops the parsed JSON and the readings once a read is over: kept until the next one, they
-   * would hold an object tree per topic (about 15 MB at 100,000 topics) to save a re-parse only
-   * for topics that did not change in between.
-   */
-  releaseParsed(): void {
-    this.json = NOT_PARSED;
-    this.jsonVersion = -1;
-    this.cached = NOTHING;
-    this.cachedVersion = -1;
+  /** What this topic says as a device's availability topic, parsed once per payload. */
+  get availability(): "online" | "offline" | undefined {
+    if (this.availabilityVersion !== this.version) {
+      this.availabilityVersion = this.version;
+      this.availabilityState = typeof this.payload === "string" ? parseAvailability(this.payload) : undefined;
+    }
+    return this.availabilityState;
   }
 
   /** Releases what a stale reading held; the topic stays known so it can be listed as stale. */
   forgetPayload(): void {
     this.payload = undefined;
-    this.releaseParsed();
   }
-
-  private extract(path: ValuePath | undefined): readonly SourceReading[] {
-    const payload = this.payload;
-    if (payload === undefined) return NOTHING;
-    if (typeof payload !== "string") {
-      return [
-        {
-          source: this.topic,
-          value: { kind: "unusable", why: `payload of ${payload.bytes} bytes is over the size limit` },
-        },
-      ];
-    }
-    if (path === undefined) return [{ source: this.topic, value: extractWhole(payload) }];
-    // A plain payload (a Tasmota LWT's "Online", an ESPHome "ON") has no fields, so nothing at
-    // the path: under a `#` filter that is normal, not something to warn about.
-    if (!looksLikeJsonDocument(payload)) return NOTHING;
-    if (this.jsonVersion !== this.version) {
-      this.json = parseJson(payload);
-      this.jsonVersion = this.version;
-    }
-    if (!this.json.ok) return [{ source: this.topic, value: { kind: "unusable", why: "invalid JSON" } }];
-    return extractAtPath(this.json.json, path).map(({ key, value }) => ({
-      source: key === undefined ? this.topic : `${this.topic}#${key}`,
-      value,
-    }));
-  }
-}
-
-/** One reading of a topic: the topic itself, or `topic#key` where a `*` found several. */
-export interface SourceReading {
-  readonly source: string;
-  readonly value: ReadingValue;
-}
-
-const NOTHING: readonly SourceReading[] = Object.freeze([]);
-/** Shared by every topic whose payload is not parsed: one object per tracked topic adds up. */
-const NOT_PARSED: ParsedJson = Object.freeze({ ok: false });
-
-function looksLikeJsonDocument(payload: string): boolean {
-  const first = payload.trimStart().charAt(0);
-  return first === "{" || first === "[";
 }

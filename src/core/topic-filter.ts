@@ -67,18 +67,43 @@ export function parseTopicFilter(text: string): ParseResult<TopicFilter> {
   return { ok: true, value: { text, subscription, levels, captureNames } };
 }
 
-/** Splits a rule's comma-separated `topic` into filters; blanks around commas are ignored. */
-export function parseTopicList(text: string): ParseResult<readonly TopicFilter[]> {
+/** A rule's `topic`: the filters it reads, and the `!filters` whose topics it leaves out. */
+export interface TopicList {
+  readonly filters: readonly TopicFilter[];
+  readonly exclusions: readonly TopicFilter[];
+}
+
+/**
+ * Splits a rule's comma-separated `topic` into filters; blanks around commas are ignored, and a
+ * filter starting with `!` excludes the topics it matches (`zigbee2mqtt/+, !zigbee2mqtt/bridge/#`).
+ */
+export function parseTopicList(text: string): ParseResult<TopicList> {
   const pieces = text
     .split(",")
     .map((piece) => piece.trim())
     .filter((piece) => piece !== "");
-  if (pieces.length === 0) return { ok: false, problem: "needs at least one topic filter" };
   const filters: TopicFilter[] = [];
+  const exclusions: TopicFilter[] = [];
   for (const piece of pieces) {
-    const parsed = parseTopicFilter(piece);
+    const excluded = piece.startsWith("!");
+    const parsed = parseTopicFilter(excluded ? piece.slice(1).trim() : piece);
     if (!parsed.ok) return parsed;
-    filters.push(parsed.value);
+    if (excluded && parsed.value.captureNames.length > 0) {
+      return {
+        ok: false,
+        problem: `"${piece}": an exclusion leaves topics out and makes no entities; write its wildcards as plain + and #`,
+      };
+    }
+    (excluded ? exclusions : filters).push(parsed.value);
+  }
+  if (filters.length === 0) {
+    return {
+      ok: false,
+      problem:
+        exclusions.length === 0
+          ? "needs at least one topic filter"
+          : "needs at least one topic filter to read, besides the exclusions (!…)",
+    };
   }
   const [first, ...rest] = filters;
   const names = [...(first?.captureNames ?? [])].sort().join(",");
@@ -90,5 +115,5 @@ export function parseTopicList(text: string): ParseResult<readonly TopicFilter[]
       };
     }
   }
-  return { ok: true, value: filters };
+  return { ok: true, value: { filters, exclusions } };
 }

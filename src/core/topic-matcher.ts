@@ -4,6 +4,8 @@ import type { TopicFilter } from "./topic-filter.js";
 export interface TopicMatch<T> {
   readonly target: T;
   readonly captures: readonly string[];
+  /** The filter names the topic's last level literally (`tele/+/LWT`), not through a wildcard. */
+  readonly literalLast: boolean;
 }
 
 interface Entry<T> {
@@ -11,6 +13,7 @@ interface Entry<T> {
   /** For each level index of the filter, the position of its named capture (or -1). */
   readonly capturePositions: readonly number[];
   readonly captureCount: number;
+  readonly literalLast: boolean;
 }
 
 class TrieNode<T> {
@@ -34,9 +37,10 @@ export class TopicMatcher<T> {
     let node = this.root;
     const capturePositions: number[] = [];
     let captureCount = 0;
+    const literalLast = filter.levels.at(-1)?.kind === "literal";
     for (const level of filter.levels) {
       if (level.kind === "multi") {
-        node.multi.push({ target, capturePositions, captureCount });
+        node.multi.push({ target, capturePositions, captureCount, literalLast });
         this.filterCount += 1;
         return;
       }
@@ -54,7 +58,7 @@ export class TopicMatcher<T> {
         node = next;
       }
     }
-    node.exact.push({ target, capturePositions, captureCount });
+    node.exact.push({ target, capturePositions, captureCount, literalLast });
     this.filterCount += 1;
   }
 
@@ -96,12 +100,13 @@ export class TopicMatcher<T> {
 }
 
 function toMatch<T>(entry: Entry<T>, levels: readonly string[]): TopicMatch<T> {
-  if (entry.captureCount === 0) return { target: entry.target, captures: NO_CAPTURES };
+  const literalLast = entry.literalLast;
+  if (entry.captureCount === 0) return { target: entry.target, captures: NO_CAPTURES, literalLast };
   const captures = new Array<string>(entry.captureCount);
   entry.capturePositions.forEach((position, levelIndex) => {
     if (position >= 0) captures[position] = levels[levelIndex] ?? "";
   });
-  return { target: entry.target, captures };
+  return { target: entry.target, captures, literalLast };
 }
 
 const NO_CAPTURES: readonly string[] = Object.freeze([]);

@@ -1,88 +1,163 @@
-import { ABSENT, jsonValue, textValue, type ReadingValue } from "./reading-value.js";
+import { unitNamed, type ReadingUnit } from "./units.js";
 
 /**
- * A dotted path into a JSON payload (`ENERGY.Power`, `*.Temperature`). A `*` segment stands
- * for any key, so one payload may carry several readings (Tasmota's DS18B20-1, DS18B20-2, …).
+ * Where a rule finds its value in a payload. `value_path` lists alternatives, comma-separated,
+ * tried in order for each source: `*.Temperature, temperature, tC`. Each alternative is
+ *
+ * - `$`: the payload itself (a Tasmota `POWER` → `ON`);
+ * - keys separated by dots, matched without regard to case (`ENERGY.Power`); `*` stands for any
+ *   key or list element, so one payload may carry several readings (DS18B20-1, DS18B20-2, …);
+ *   a key containing a dot, a comma or a space is quoted in brackets: `PMS5003["PM2.5"]`;
+ * - optionally followed by `in <unit>` when that source reports in another unit than the
+ *   rule's: `temperature_F in °F`.
  */
 export interface ValuePath {
+  /** The alternative as written, for messages. */
   readonly text: string;
-  readonly segments: readonly string[];
+  /** Empty for `$`. */
+  readonly segments: readonly PathSegment[];
   readonly hasWildcard: boolean;
+  /** The unit this alternative's readings are in, when the user said so. */
+  readonly unit: ReadingUnit | undefined;
 }
 
-export function parseValuePath(
-  text: string,
-): { ok: true; value: ValuePath } | { ok: false; problem: string } {
-  const segments = text.split(".");
-  if (segments.some((segment) => segment.trim() === "")) {
-    return { ok: false, problem: `"${text}" has an empty segment; write keys separated by single dots` };
-  }
-  return { ok: true, value: { text, segments, hasWildcard: segments.includes("*") } };
-}
+export type PathSegment =
+  { readonly kind: "key"; readonly key: string; readonly lower: string } | { readonly kind: "any" };
 
-/** One reading found in a payload; `key` names where it was found when the path has a `*`. */
-export interface ExtractedReading {
-  readonly key: string | undefined;
-  readonly value: ReadingValue;
-}
+export type ParsedValuePaths =
+  { readonly ok: true; readonly value: ValuePath[] } | { readonly ok: false; readonly problem: string };
 
-/** JSON.parse's own nesting is bounded by the payload size limit applied before this is called. */
-export type ParsedJson = { readonly ok: true; readonly json: unknown } | { readonly ok: false };
-
-export function parseJson(text: string): ParsedJson {
-  try {
-    return { ok: true, json: JSON.parse(text) as unknown };
-  } catch {
-    return { ok: false };
+/** Parses a whole `value_path`: its alternatives, in order. */
+export function parseValuePaths(text: string): ParsedValuePaths {
+  const paths: ValuePath[] = [];
+  const scanner = new Scanner(text);
+  for (;;) {
+    const parsed = parseAlternative(scanner);
+    if (!parsed.ok) return parsed;
+    paths.push(parsed.value);
+    scanner.skipSpaces();
+    if (scanner.done()) return { ok: true, value: paths };
+    if (!scanner.take(",")) return { ok: false, problem: `unexpected "${scanner.rest()}" in "${text}"` };
   }
 }
 
-/** Readings of a payload without a `value_path`: the payload itself is the value. */
-export function extractWhole(text: string): ReadingValue {
-  const trimmed = text.trim();
-  const first = trimmed.charAt(0);
-  // Quoted strings, objects and lists are JSON; plain words and numbers are read as text.
-  if (first === "{" || first === "[" || first === '"') {
-    const parsed = parseJson(trimmed);
-    return parsed.ok ? jsonValue(parsed.json) : { kind: "unusable", why: "not valid JSON" };
-  }
-  if (trimmed === "true" || trimmed === "false") return { kind: "boolean", value: trimmed === "true" };
-  return textValue(trimmed);
-}
-
-/**
- * Readings at `path` in parsed JSON. A path that leads nowhere yields no reading (a Tasmota
- * STATE message carries no Temperature; that is not an error), except that a path without `*`
- * reports the payload as having no reading, so the source does not keep an older value.
- */
-export function extractAtPath(json: unknown, path: ValuePath): ExtractedReading[] {
-  const found: ExtractedReading[] = [];
-  collect(json, path.segments, 0, [], found);
-  if (found.length === 0 && !path.hasWildcard) return [{ key: undefined, value: ABSENT }];
-  return found;
-}
-
-function collect(
-  node: unknown,
-  segments: readonly string[],
-  index: number,
-  keys: string[],
-  found: ExtractedReading[],
-) {
-  if (index === segments.length) {
-    found.push({ key: keys.length === 0 ? undefined : keys.join("."), value: jsonValue(node) });
-    return;
-  }
-  if (typeof node !== "object" || node === null) return;
-  const segment = segments[index] ?? "";
-  const record = node as Record<string, unknown>;
-  if (segment === "*") {
-    for (const key of Object.keys(record)) {
-      keys.push(key);
-      collect(record[key], segments, index + 1, keys, found);
-      keys.pop();
+function parseAlternative(scanner: Scanner): { ok: true; value: ValuePath } | { ok: false; problem: string } {
+  scanner.skipSpaces();
+  const start = scanner.position;
+  const segments: PathSegment[] = [];
+  if (scanner.take("$")) {
+    // `$` alone: the payload itself.
+  } else {
+    for (;;) {
+      if (scanner.peek() === "[") {
+        const quoted = scanner.quotedKey();
+        if (!quoted.ok) return quoted;
+        segments.push(keySegment(quoted.value));
+      } else {
+        const word = scanner.word();
+        if (word === "") {
+          const at = scanner.position + 1;
+          if (scanner.done() || [".", ",", " "].includes(scanner.peek()))
+            return {
+              ok: false,
+              problem: `"${scanner.text}" has an empty key at position ${at}; write keys separated by single dots`,
+            };
+          return { ok: false, problem: `expected a key at position ${at}, found "${scanner.peek()}"` };
+        }
+        segments.push(word === "*" ? { kind: "any" } : keySegment(word));
+      }
+      if (scanner.peek() === "[") continue;
+      if (!scanner.take(".")) break;
     }
-  } else if (Object.prototype.hasOwnProperty.call(record, segment)) {
-    collect(record[segment], segments, index + 1, keys, found);
+  }
+  const pathText = scanner.slice(start).trim();
+  let unit: ReadingUnit | undefined;
+  scanner.skipSpaces();
+  if (scanner.takeWord("in")) {
+    scanner.skipSpaces();
+    const unitText = scanner.word();
+    unit = unitNamed(unitText);
+    if (unit === undefined) {
+      return {
+        ok: false,
+        problem: `"${pathText} in ${unitText}": the add-on converts °C, °F, K, W, kW, MW, Wh, kWh and MWh, not "${unitText}"`,
+      };
+    }
+  }
+  return {
+    ok: true,
+    value: {
+      text: scanner.slice(start).trim(),
+      segments,
+      hasWildcard: segments.some((segment) => segment.kind === "any"),
+      unit,
+    },
+  };
+}
+
+function keySegment(key: string): PathSegment {
+  return { kind: "key", key, lower: key.toLowerCase() };
+}
+
+/** Characters that end a plain key: the path's own punctuation and blanks. */
+const KEY_END = new Set([".", ",", "[", "]", " ", "\t", "\n"]);
+
+class Scanner {
+  position = 0;
+  constructor(readonly text: string) {}
+
+  done(): boolean {
+    return this.position >= this.text.length;
+  }
+  peek(): string {
+    return this.text.charAt(this.position);
+  }
+  rest(): string {
+    return this.text.slice(this.position);
+  }
+  slice(from: number): string {
+    return this.text.slice(from, this.position);
+  }
+  take(char: string): boolean {
+    if (this.peek() !== char) return false;
+    this.position += 1;
+    return true;
+  }
+  skipSpaces(): void {
+    while (/\s/.test(this.peek()) && !this.done()) this.position += 1;
+  }
+  /** The keyword `word` followed by a blank, as in `temperature_F in °F`. */
+  takeWord(word: string): boolean {
+    const after = this.text.charAt(this.position + word.length);
+    if (!this.text.startsWith(word, this.position) || !/\s/.test(after)) return false;
+    this.position += word.length;
+    return true;
+  }
+  word(): string {
+    const start = this.position;
+    while (!this.done() && !KEY_END.has(this.peek())) this.position += 1;
+    return this.text.slice(start, this.position);
+  }
+  /** `["PM2.5"]` or `['PM2.5']`, with `\` escaping the quote. */
+  quotedKey(): { ok: true; value: string } | { ok: false; problem: string } {
+    const start = this.position;
+    this.position += 1;
+    const quote = this.peek();
+    if (quote !== '"' && quote !== "'")
+      return {
+        ok: false,
+        problem: `a bracket at position ${start + 1} must hold a quoted key, like ["PM2.5"]`,
+      };
+    this.position += 1;
+    let key = "";
+    while (!this.done() && this.peek() !== quote) {
+      if (this.peek() === "\\") this.position += 1;
+      key += this.peek();
+      this.position += 1;
+    }
+    if (!this.take(quote) || !this.take("]"))
+      return { ok: false, problem: `the bracket at position ${start + 1} is not closed: write ["key"]` };
+    if (key === "") return { ok: false, problem: `the key at position ${start + 1} is empty` };
+    return { ok: true, value: key };
   }
 }

@@ -1,5 +1,5 @@
 import { isBinaryFunction } from "../core/aggregate-functions.js";
-import type { DerivedValue } from "../core/derived-value.js";
+import type { DerivedValue, SourceStatus } from "../core/derived-value.js";
 import type { EntityIdentity } from "../core/entity-group.js";
 import type { Rule } from "../core/rule.js";
 import { canonicalUnit } from "./device-classes.js";
@@ -68,27 +68,9 @@ export function discoveryConfig(
 }
 
 /** State, attributes and availability of one derived value, all retained by the publisher. */
-export function stateMessages(
-  layout: TopicLayout,
-  rule: Rule,
-  derived: DerivedValue,
-  readAt: Date,
-): Message[] {
+export function stateMessages(layout: TopicLayout, rule: Rule, derived: DerivedValue): Message[] {
   const topics = entityTopics(layout, derived.identity.entityKey);
-  const attributes = JSON.stringify({
-    function: rule.function,
-    inputs: derived.inputs,
-    fresh_sources: derived.fresh,
-    stale_sources: derived.stale,
-    unusable_sources: derived.unusable,
-    fresh_count: derived.freshCount,
-    stale_count: derived.staleCount,
-    unusable_count: derived.unusableCount,
-    ignored_readings: derived.ignoredTotal,
-    ...(derived.state.kind === "none" ? { unavailable_because: derived.state.reason } : {}),
-    read_at: readAt.toISOString(),
-  });
-  const messages: Message[] = [{ topic: topics.attributes, payload: attributes }];
+  const messages: Message[] = [{ topic: topics.attributes, payload: attributesOf(rule, derived) }];
   if (derived.state.kind === "none") {
     messages.push({ topic: topics.availability, payload: "offline" });
     return messages;
@@ -97,6 +79,52 @@ export function stateMessages(
   // Available after the state, so Home Assistant never shows the previous value as current.
   messages.push({ topic: topics.availability, payload: "online" });
   return messages;
+}
+
+/** Longest source name in the attributes: topics are the devices' text, and may be absurdly long. */
+const MAX_SOURCE_NAME = 120;
+
+/**
+ * What explains the value: each counted source with its value (after unit conversion), and each
+ * source that does not count with the reason. Nothing here changes with the mere passing of time,
+ * so Home Assistant's recorder stores a new row only when something really changed.
+ */
+export function attributesOf(rule: Rule, derived: DerivedValue): string {
+  const sources: Record<string, SourceStatus["value"]> = {};
+  const notCounted: Record<string, string> = {};
+  for (const status of derived.sources) {
+    const name = shorten(status.source);
+    if (status.state === "counted") sources[name] = status.value;
+    else notCounted[name] = whyNotCounted(status);
+  }
+  const { counts } = derived;
+  return JSON.stringify({
+    function: rule.function,
+    inputs: derived.inputs,
+    sources,
+    not_counted: notCounted,
+    counted_count: counts.counted,
+    not_counted_count: counts.stale + counts.offline + counts.unusable + counts.out_of_range,
+    ...(derived.leftOut > 0 ? { left_out: derived.leftOut } : {}),
+    ...(derived.state.kind === "none" ? { unavailable_because: derived.state.reason } : {}),
+  });
+}
+
+function whyNotCounted(status: SourceStatus): string {
+  switch (status.state) {
+    case "stale":
+      return "stale";
+    case "offline":
+      return `offline: ${status.reason ?? ""}`;
+    case "out_of_range":
+      return `out of range: ${status.reason ?? ""}`;
+    default:
+      return `unusable: ${status.reason ?? ""}`;
+  }
+}
+
+function shorten(name: string): string {
+  return name.length > MAX_SOURCE_NAME ? `${name.slice(0, MAX_SOURCE_NAME - 1)}…` : name;
 }
 
 export function formatState(

@@ -40,13 +40,13 @@ export class EntityPublisher {
     await this.send([...this.latest.values()].flat());
   }
 
-  async publishDerived(values: readonly DerivedValue[], readAt: Date): Promise<void> {
+  async publishDerived(values: readonly DerivedValue[]): Promise<void> {
     const configs: Message[] = [];
     const states: Message[] = [];
     for (const derived of values) {
       const rule = this.ruleOf(derived.identity);
       if (!this.announced.has(derived.identity.entityKey)) configs.push(this.configOf(derived.identity));
-      const messages = stateMessages(this.options.layout, rule, derived, readAt);
+      const messages = stateMessages(this.options.layout, rule, derived);
       this.latest.set(derived.identity.entityKey, messages);
       states.push(...messages);
     }

@@ -24,6 +24,17 @@ export function ownConfigsFilter(layout: TopicLayout): string {
   return `${layout.discoveryPrefix}/+/${layout.baseTopic}/+/config`;
 }
 
+/** Matches every entity state topic this add-on may have published. */
+export function ownStatesFilter(layout: TopicLayout): string {
+  return `${layout.baseTopic}/+/state`;
+}
+
+export function entityKeyOfStateTopic(layout: TopicLayout, topic: string): string | undefined {
+  const parts = topic.split("/");
+  if (parts.length !== 3 || parts[0] !== layout.baseTopic || parts[2] !== "state") return undefined;
+  return parts[1];
+}
+
 export function entityTopics(layout: TopicLayout, entityKey: string) {
   const root = `${layout.baseTopic}/${entityKey}`;
   return {

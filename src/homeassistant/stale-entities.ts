@@ -6,12 +6,14 @@ import { entityTopics, parseConfigTopic, type TopicLayout } from "./entity-topic
 /**
  * Retained topics to clear, one list per entity, for entities this add-on published before but whose rule is gone
  * (or now yields another kind of entity: then only its config). Entities of current rules, fanned-out ones included,
- * are kept even when not seen yet since the start, so their history in Home Assistant survives.
+ * are kept even when not seen yet since the start, so their history in Home Assistant survives; except fanned-out
+ * entities that never had a value (0.1.0 made one per value seen, such as a bridge's state topic).
  */
 export function staleEntityTopics(
   layout: TopicLayout,
   retainedConfigTopics: readonly string[],
   rules: readonly Rule[],
+  hadValue: (entityKey: string) => boolean,
 ): string[][] {
   const rulesByKey = new Map(rules.map((rule) => [rule.key, rule]));
   const stale: string[][] = [];
@@ -22,7 +24,7 @@ export function staleEntityTopics(
     const keyInUse =
       rule !== undefined &&
       (fansOut(rule) ? parsed.entityKey.includes(GROUP_SEPARATOR) : parsed.entityKey === rule.key);
-    if (keyInUse) {
+    if (keyInUse && (!fansOut(rule) || hadValue(parsed.entityKey))) {
       // Another kind of entity under a current key: its config goes, but the state topics (named by
       // the key alone) are the current entity's and must stay.
       if (componentOf(rule) !== parsed.component) stale.push([topic]);

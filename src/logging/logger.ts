@@ -72,7 +72,34 @@ export function formatLine(json: string): string {
     .join(" ");
   // Bugs keep their stack; errors a user can cause are logged as messages and have none.
   const stack = typeof err === "object" && err !== null && "stack" in err ? `\n${String(err.stack)}` : "";
-  return `[${when}] ${label}: ${typeof msg === "string" ? msg : ""}${extra === "" ? "" : ` ${extra}`}${stack}`;
+  const text = escapeForLog(`${typeof msg === "string" ? msg : ""}${extra === "" ? "" : ` ${extra}`}`);
+  return `[${when}] ${label}: ${text}${stack}`;
+}
+
+/** The longest message the Log tab gets: a 65 KB topic in a warning is a wall, not information. */
+export const MAX_LOG_MESSAGE = 2_000;
+
+/**
+ * Messages quote topics and payloads, which are anyone's bytes: a newline would forge a line of
+ * its own with a time and a level, and NUL or ANSI escape codes would reach the Log tab. Every
+ * control character is written as an escape instead, and an overlong message is cut.
+ */
+export function escapeForLog(text: string): string {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (char) => {
+    switch (char) {
+      case "\n":
+        return "\\n";
+      case "\r":
+        return "\\r";
+      case "\t":
+        return "\\t";
+      default:
+        return `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    }
+  });
+  if (escaped.length <= MAX_LOG_MESSAGE) return escaped;
+  return `${escaped.slice(0, MAX_LOG_MESSAGE)}… (${escaped.length - MAX_LOG_MESSAGE} more characters)`;
 }
 
 function formatTime(epochMs: number): string {

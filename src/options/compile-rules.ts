@@ -1,11 +1,14 @@
 import { isBinaryFunction, usesOnValue } from "../core/aggregate-functions.js";
 import { placeholders, ruleKey } from "../core/entity-naming.js";
-import type { Rule } from "../core/rule.js";
+import { parseAvailabilityPattern } from "../core/device-availability.js";
+import type { AvailabilitySetting, Rule } from "../core/rule.js";
 import { parseTopicList } from "../core/topic-filter.js";
 import { onValueText } from "../core/reading-value.js";
-import { parseValuePath } from "../core/value-path.js";
+import { unitNamed } from "../core/units.js";
+import { parseValuePaths, type ValuePath } from "../core/value-path.js";
 import {
   SENSOR_DEVICE_CLASSES,
+  canonicalUnit,
   binarySensorDeviceClassProblem,
   sensorDeviceClassProblem,
   stateClassProblem,
@@ -54,10 +57,12 @@ function compileRule(
   };
   const filters = parseTopicList(options.topic);
   if (!filters.ok) report("topic", filters.problem);
-  const path = options.value_path === undefined ? undefined : parseValuePath(options.value_path);
-  if (path !== undefined && !path.ok) report("value_path", path.problem);
+  const paths = options.value_path === undefined ? undefined : parseValuePaths(options.value_path);
+  if (paths !== undefined && !paths.ok) report("value_path", paths.problem);
+  const valuePaths = paths?.ok === true ? internPaths(paths.value) : NO_PATHS;
+  const availability = availabilityOf(options.availability, report);
 
-  const captureNames = filters.ok ? (filters.value[0]?.captureNames ?? []) : [];
+  const captureNames = filters.ok ? (filters.value.filters[0]?.captureNames ?? []) : [];
   const used = placeholders(options.name);
   // With a broken topic the wildcards are unknown; only the topic's problem is reported.
   for (const name of filters.ok ? used : []) {
@@ -111,26 +116,94 @@ function compileRule(
   if (options.on_value !== undefined && !usesOnValue(fn)) {
     report("on_value", `only all, any, none and count_on compare with on_value; ${fn} does not`);
   }
+  const comparesOnValue = usesOnValue(fn);
+  for (const field of ["min_value", "max_value"] as const) {
+    if (options[field] !== undefined && comparesOnValue)
+      report(field, `${fn} compares readings with on_value; plausible ranges are for numeric functions`);
+  }
+  if (
+    options.min_value !== undefined &&
+    options.max_value !== undefined &&
+    options.min_value > options.max_value
+  )
+    report("min_value", `is above max_value (${options.min_value} > ${options.max_value})`);
+  const targetUnit = unitNamed(canonicalUnit(options.unit) ?? "");
+  for (const path of valuePaths) {
+    if (path.unit === undefined) continue;
+    if (comparesOnValue)
+      report("value_path", `"${path.text}": ${fn} compares with on_value, so a unit has no use`);
+    else if (options.unit === undefined)
+      report(
+        "value_path",
+        `"${path.text}" is in ${path.unit.symbol}: set the rule's unit, which readings are converted into`,
+      );
+    else if (targetUnit?.dimension !== path.unit.dimension)
+      report(
+        "value_path",
+        `"${path.text}" is in ${path.unit.symbol}, which cannot be converted to ${options.unit}`,
+      );
+  }
 
-  if (problemCount > 0 || !filters.ok || (path !== undefined && !path.ok)) return undefined;
+  if (problemCount > 0 || !filters.ok || availability === undefined) return undefined;
+  const deviceClass = options.device_class?.toLowerCase();
   return {
     key: ruleKey(options.id, options.name),
     nameTemplate: options.name,
-    filters: filters.value,
+    filters: filters.value.filters,
+    exclusions: filters.value.exclusions,
     captureNames,
     function: fn,
-    valuePath: path?.value,
+    valuePaths,
     onValue: onValueText(options.on_value ?? DEFAULT_ON_VALUE),
     minInputs: options.min_inputs ?? 1,
-    maxAgeMs: (options.max_age ?? defaults.max_age) * 1000,
+    // Contact sensors and lights report only when they change: their last state holds until their
+    // device says it is offline, unless the rule sets its own max_age.
+    maxAgeMs:
+      options.max_age !== undefined
+        ? options.max_age * 1000
+        : comparesOnValue
+          ? Infinity
+          : defaults.max_age * 1000,
     intervalMs: (options.interval ?? defaults.read_interval) * 1000,
     maxSources: defaults.max_sources,
+    minValue: options.min_value,
+    maxValue: options.max_value,
+    targetUnit: comparesOnValue ? undefined : targetUnit,
+    // A range or stdev of temperatures reads temperatures and yields a difference; other functions
+    // under temperature_delta read differences, which convert by scale only.
+    readsDifferences: deviceClass === "temperature_delta" && fn !== "range" && fn !== "stdev",
+    availability,
     presentation: {
       unit: options.unit,
       // Home Assistant's device classes are lower case; "Temperature" means temperature.
-      deviceClass: options.device_class?.toLowerCase(),
+      deviceClass,
       stateClass: options.state_class,
       precision: options.precision,
     },
   };
+}
+
+const NO_PATHS: readonly ValuePath[] = Object.freeze([]);
+/** One array per distinct `value_path`, so that rules sharing it share its readings at a read. */
+const internedPaths = new Map<string, readonly ValuePath[]>();
+
+function internPaths(paths: readonly ValuePath[]): readonly ValuePath[] {
+  const key = JSON.stringify(paths.map((path) => [path.text, path.unit?.symbol]));
+  const known = internedPaths.get(key);
+  if (known !== undefined) return known;
+  const frozen = Object.freeze([...paths]);
+  internedPaths.set(key, frozen);
+  return frozen;
+}
+
+function availabilityOf(
+  text: string | undefined,
+  report: (field: string, problem: string) => void,
+): AvailabilitySetting | undefined {
+  if (text === undefined || text === "auto") return { kind: "auto" };
+  if (text === "off") return { kind: "off" };
+  const parsed = parseAvailabilityPattern(text);
+  if (parsed.ok) return { kind: "pattern", text, parts: parsed.parts };
+  report("availability", `${parsed.problem}; or write auto (the default) or off`);
+  return undefined;
 }

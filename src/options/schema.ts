@@ -30,6 +30,9 @@ export const ruleOptionsSchema = z.strictObject({
   interval: seconds(1, 86_400).optional(),
   max_age: seconds(1, 2_592_000).optional(),
   min_inputs: z.int().min(1).max(100_000).optional(),
+  min_value: z.number().optional(),
+  max_value: z.number().optional(),
+  availability: z.string().trim().min(1).optional(),
 });
 
 export const mqttOptionsSchema = z.strictObject({

@@ -13,16 +13,20 @@ const stateFileSchema = z.object({
   entity_keys: z
     .array(z.object({ rule: z.string(), captures: z.array(z.string()), entity_key: z.string() }))
     .default([]),
+  // Fanned-out entities that have had a usable reading; files of 0.1.0 have none.
+  shown_entities: z.array(z.string()).default([]),
 });
 
 /** What the add-on keeps across restarts. */
 export interface SavedState {
+  /** `receivedAt` on the wall clock. */
   readonly readings: readonly SavedReading[];
   readonly entityKeys: readonly SavedEntityKey[];
+  readonly shownEntities: readonly string[];
 }
 
 export type LoadedState =
-  | ({ readonly kind: "loaded" } & SavedState)
+  | ({ readonly kind: "loaded"; readonly savedAt: number } & SavedState)
   | { readonly kind: "missing" }
   | { readonly kind: "unreadable"; readonly why: string };
 
@@ -53,6 +57,8 @@ export class StateFile {
     if (!parsed.success) return { kind: "unreadable", why: "it is not a state file of this version" };
     return {
       kind: "loaded",
+      savedAt: parsed.data.saved_at,
+      shownEntities: parsed.data.shown_entities,
       readings: parsed.data.readings.map((reading) => ({
         topic: reading.topic,
         payload: reading.payload,
@@ -81,6 +87,7 @@ export class StateFile {
         captures: saved.captures,
         entity_key: saved.entityKey,
       })),
+      shown_entities: state.shownEntities,
     });
     const temporary = `${this.path}.${randomUUID()}.tmp`;
     try {

@@ -51,14 +51,27 @@ describe("numeric functions", () => {
     expect(numberOf(readOne(store, T0 + 10))).toBe(3.5);
   });
 
-  it("last is the most recently received, not the last topic seen or the largest", () => {
+  it("last is the most recently received, not the first topic seen or the largest", () => {
     const store = storeFor("last");
-    store.ingest("s/a", "1", T0);
-    store.ingest("s/b", "2", T0 + 5);
-    store.ingest("s/c", "3", T0 + 2);
+    store.ingest("s/c", "3", T0);
+    store.ingest("s/a", "1", T0 + 1);
+    store.ingest("s/b", "2", T0 + 2);
     expect(numberOf(readOne(store, T0 + 10))).toBe(2);
-    store.ingest("s/a", "9", T0 + 6);
+    store.ingest("s/c", "9", T0 + 6);
     expect(numberOf(readOne(store, T0 + 10))).toBe(9);
+  });
+
+  it("last orders by arrival when two topics update within the same millisecond", () => {
+    const store = storeFor("last");
+    store.ingest("s/first-seen", "1", T0);
+    store.ingest("s/later-seen", "2", T0 + 1);
+    // Both in one millisecond: the one that arrived second is the last, whichever was seen first.
+    store.ingest("s/later-seen", "20", T0 + 5);
+    store.ingest("s/first-seen", "10", T0 + 5);
+    expect(numberOf(readOne(store, T0 + 10))).toBe(10);
+    store.ingest("s/first-seen", "11", T0 + 7);
+    store.ingest("s/later-seen", "21", T0 + 7);
+    expect(numberOf(readOne(store, T0 + 10))).toBe(21);
   });
 
   it("stdev is the population standard deviation", () => {

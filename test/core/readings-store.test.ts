@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Rule } from "../../src/core/rule.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
-import { compile, compileOne, numberOf, readAll, readOne } from "../support/rules.js";
+import { compile, compileOne, entitiesAfterRead, numberOf, readAll, readOne } from "../support/rules.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -68,11 +68,13 @@ describe("source limit", () => {
     store.ingest("r/kitchen", "1", T0);
     store.ingest("r/hall", "2", T0 + 1);
     store.ingest("r/attic", "3", T0 + 2); // drops kitchen
-    expect(store.entities().map((identity) => identity.entityKey)).toEqual(["room__hall", "room__attic"]);
+    expect(entitiesAfterRead(store, T0 + 2).map((identity) => identity.entityKey)).toEqual([
+      "room__hall",
+      "room__attic",
+    ]);
     store.ingest("r/kitchen", "4", T0 + 3); // drops hall
     expect(
-      store
-        .entities()
+      entitiesAfterRead(store, T0 + 3)
         .map((identity) => identity.entityKey)
         .sort(),
     ).toEqual(["room__attic", "room__kitchen"]);

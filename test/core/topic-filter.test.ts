@@ -79,7 +79,7 @@ describe("parseTopicList", () => {
     const parsed = parseTopicList(" a/b , c/+ ,, d/# ");
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
-    expect(parsed.value.map((one) => one.text)).toEqual(["a/b", "c/+", "d/#"]);
+    expect(parsed.value.filters.map((one) => one.text)).toEqual(["a/b", "c/+", "d/#"]);
   });
 
   it("rejects a list of only commas and blanks", () => {

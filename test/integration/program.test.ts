@@ -120,6 +120,8 @@ const KEPT_CONFIGS = [
   configTopic("sensor", "living_room_temperature"),
   configTopic("sensor", "temperature_room__attic"),
 ];
+/** 0.1.0 made an entity for every value of a named wildcard, even one that never gave a reading. */
+const NEVER_VALUED_CONFIG = configTopic("sensor", "temperature_room__bridge");
 
 const tasmota = (temperature: number) =>
   JSON.stringify({
@@ -206,7 +208,11 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     await publish(observer, stateTopic("old_rule"), "17", true);
     await publish(observer, WRONG_COMPONENT_CONFIG, placeholder("wrong component"), true);
     for (const topic of KEPT_CONFIGS) await publish(observer, topic, placeholder(topic), true);
-    for (const topic of [OLD_CONFIG, WRONG_COMPONENT_CONFIG, ...KEPT_CONFIGS]) await all.waitFor(on(topic));
+    // The attic's entity has had a value (its retained state says so); the bridge's never had one.
+    await publish(observer, stateTopic("temperature_room__attic"), "18", true);
+    await publish(observer, NEVER_VALUED_CONFIG, placeholder("bridge"), true);
+    for (const topic of [OLD_CONFIG, WRONG_COMPONENT_CONFIG, NEVER_VALUED_CONFIG, ...KEPT_CONFIGS])
+      await all.waitFor(on(topic));
 
     const options = {
       log_level: "trace",
@@ -288,7 +294,8 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     await after(all, startIndex, on(OLD_CONFIG, ""));
     await after(all, startIndex, on(stateTopic("old_rule"), ""));
     await after(all, startIndex, on(WRONG_COMPONENT_CONFIG, ""));
-    await program.waitForLine(/INFO: Removed 2 entities whose rule no longer exists/);
+    await after(all, startIndex, on(NEVER_VALUED_CONFIG, ""));
+    await program.waitForLine(/INFO: Removed 3 entities whose rule no longer exists or that never had a value/);
     // A binary sensor's config under a key that is now a sensor's goes, but not the state topics the key shares.
     const kept = [
       ...KEPT_CONFIGS,
@@ -307,6 +314,7 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     const topics = retained.map((message) => message.topic);
     expect(topics).not.toContain(OLD_CONFIG);
     expect(topics).not.toContain(WRONG_COMPONENT_CONFIG);
+    expect(topics).not.toContain(NEVER_VALUED_CONFIG);
     expect(topics).toEqual(expect.arrayContaining(KEPT_CONFIGS));
   });
 
@@ -382,11 +390,11 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
         message.topic === attributesTopic("living_room_temperature") && json(message.payload)["inputs"] === 2,
     );
     const parsed = json(attributes.payload);
-    expect(parsed).toMatchObject({ function: "mean", inputs: 2, fresh_count: 2 });
-    expect([...(parsed["fresh_sources"] as string[])].sort()).toEqual([
-      `${TOPICS.tasmota1}#AM2301`,
-      `${TOPICS.tasmota2}#AM2301`,
-    ]);
+    expect(parsed).toMatchObject({ function: "mean", inputs: 2, counted_count: 2 });
+    expect(parsed["sources"]).toEqual({
+      [`${TOPICS.tasmota1}#AM2301`]: 21,
+      [`${TOPICS.tasmota2}#AM2301`]: 23,
+    });
 
     await after(all, from, on(stateTopic("living_room_plain_temperature"), "22.5"));
     await after(all, from, on(stateTopic(KITCHEN), "19.5"));
@@ -437,7 +445,7 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     const attributes = await after(all, startIndex, on(attributesTopic("no_inputs")));
     expect(json(attributes.payload)).toMatchObject({
       inputs: 0,
-      unavailable_because: "0 fresh inputs, needs 1",
+      unavailable_because: "0 inputs count, needs 1",
     });
 
     const from = all.messages.length;

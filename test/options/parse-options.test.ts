@@ -45,7 +45,7 @@ describe("defaults", () => {
       nameTemplate: "Mean",
       captureNames: [],
       function: "mean",
-      valuePath: undefined,
+      valuePaths: [],
       onValue: "on",
       minInputs: 1,
       maxAgeMs: 120_000,
@@ -201,7 +201,7 @@ describe("rule problems", () => {
 
   it("rejects an empty value_path segment", () => {
     expect(ruleProblems({ value_path: "a..b" })).toEqual([
-      'rules[0].value_path: "a..b" has an empty segment; write keys separated by single dots',
+      'rules[0].value_path: "a..b" has an empty key at position 3; write keys separated by single dots',
     ]);
   });
 

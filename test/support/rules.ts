@@ -1,4 +1,5 @@
-import type { DerivedValue, UnusableSource } from "../../src/core/derived-value.js";
+import type { DerivedValue, SourceStatus, UnusableSource } from "../../src/core/derived-value.js";
+import type { EntityIdentity } from "../../src/core/entity-group.js";
 import type { ReadingsStore } from "../../src/core/readings-store.js";
 import type { Rule } from "../../src/core/rule.js";
 import { parseOptions } from "../../src/options/parse-options.js";
@@ -26,19 +27,49 @@ export function problemsOf(options: unknown): string[] {
   return result.ok ? [] : result.problems;
 }
 
+/** A derived value with its listed sources sorted by state, as tests ask about them. */
+export interface ReadView extends DerivedValue {
+  /** Sources that counted. */
+  readonly fresh: string[];
+  readonly stale: string[];
+  readonly offline: string[];
+  readonly unusable: string[];
+  readonly outOfRange: string[];
+  /** The listed status of each source, by name. */
+  readonly statusOf: Readonly<Record<string, SourceStatus>>;
+}
+
+function viewOf(value: DerivedValue): ReadView {
+  const named = (state: SourceStatus["state"]) =>
+    value.sources.filter((status) => status.state === state).map((status) => status.source);
+  return {
+    ...value,
+    fresh: named("counted"),
+    stale: named("stale"),
+    offline: named("offline"),
+    unusable: named("unusable"),
+    outOfRange: named("out_of_range"),
+    statusOf: Object.fromEntries(value.sources.map((status) => [status.source, status])),
+  };
+}
+
 /** Reads every entity at `now`, collecting unusable-source warnings. */
 export function readAll(
   store: ReadingsStore,
   now: number,
   ruleKeys?: readonly string[],
-): { values: DerivedValue[]; warnings: UnusableSource[]; byKey: Map<string, DerivedValue> } {
-  const warnings: UnusableSource[] = [];
-  const values = store.read(now, (found) => warnings.push(found), ruleKeys);
-  return { values, warnings, byKey: new Map(values.map((value) => [value.identity.entityKey, value])) };
+): { values: ReadView[]; warnings: UnusableSource[]; byKey: Map<string, ReadView> } {
+  const result = store.read(now, ruleKeys);
+  const values = result.values.map(viewOf);
+  return {
+    values,
+    warnings: result.turnedUnusable,
+    byKey: new Map(values.map((value) => [value.identity.entityKey, value])),
+  };
 }
 
 /** The only derived value at `now`; fails if there is not exactly one. */
-export function readOne(store: ReadingsStore, now: number, ruleKeys?: readonly string[]): DerivedValue {
+export function readOne(store: ReadingsStore, now: number, ruleKeys?: readonly string[]): ReadView {
   const { values } = readAll(store, now, ruleKeys);
   if (values.length !== 1 || values[0] === undefined)
     throw new Error(`expected one entity, got ${values.length}`);
@@ -53,4 +84,13 @@ export function numberOf(value: DerivedValue | undefined): number | undefined {
 /** The binary state, or undefined when the state is not binary. */
 export function onOf(value: DerivedValue | undefined): boolean | undefined {
   return value?.state.kind === "binary" ? value.state.on : undefined;
+}
+
+/**
+ * Entities after a read at `now`: a fanned-out entity exists only once a read has found it a
+ * usable reading, so a test of keys reads first, as the add-on does.
+ */
+export function entitiesAfterRead(store: ReadingsStore, now: number): EntityIdentity[] {
+  store.read(now);
+  return store.entities();
 }

@@ -1,0 +1,152 @@
+import { jsonValue, textValue, type ReadingValue } from "./reading-value.js";
+import { unitNamed, type ReadingUnit } from "./units.js";
+import type { PathSegment, ValuePath } from "./value-path.js";
+
+/**
+ * The most readings one payload may give one rule: a `*` over a 65 KB object of 5,000 keys
+ * would otherwise expand into 5,000 readings per topic per read. The rest are counted, not kept.
+ */
+export const MAX_READINGS_PER_PAYLOAD = 64;
+
+/** A payload parsed once per read for every rule that reads it; the tree is dropped after that topic. */
+export type ParsedPayload =
+  | { readonly kind: "json"; readonly json: unknown }
+  | { readonly kind: "plain"; readonly text: string }
+  | { readonly kind: "invalid-json" };
+
+export function parsePayload(text: string): ParsedPayload {
+  const first = text.trimStart().charAt(0);
+  // Only objects and lists are looked into; a plain "21.5" or "ON" is the value itself.
+  if (first !== "{" && first !== "[") return { kind: "plain", text };
+  try {
+    return { kind: "json", json: JSON.parse(text) as unknown };
+  } catch {
+    return { kind: "invalid-json" };
+  }
+}
+
+/** One reading of a payload; `key` names where a `*` found it. */
+export interface PayloadReading {
+  readonly key: string | undefined;
+  readonly value: ReadingValue;
+  /** The unit the reading is in: said by the value path, or by Tasmota's `TempUnit`; else the rule's. */
+  readonly unit: ReadingUnit | UnknownUnit | undefined;
+}
+
+/** A unit a device named that the add-on cannot convert (`"TempUnit":"X"`). */
+export interface UnknownUnit {
+  readonly unknown: string;
+}
+
+export interface PayloadReadings {
+  readonly readings: readonly PayloadReading[];
+  /** Readings past MAX_READINGS_PER_PAYLOAD. */
+  readonly leftOut: number;
+}
+
+const NONE: PayloadReadings = Object.freeze({ readings: Object.freeze([]), leftOut: 0 });
+
+/**
+ * The readings of a payload for a rule's value path alternatives: those of the first alternative
+ * that finds a value. None when no alternative does (a Tasmota STATE message has no Temperature:
+ * that is not an error, and such a source is not listed as stale).
+ */
+export function readingsOf(
+  payload: ParsedPayload,
+  paths: readonly ValuePath[],
+  /** Whether the rule reads temperatures, so that a Tasmota `TempUnit` beside the value applies. */
+  honourTempUnit: boolean,
+): PayloadReadings {
+  if (paths.length === 0) return whole(payload, undefined);
+  for (const path of paths) {
+    const found =
+      path.segments.length === 0 ? whole(payload, path.unit) : atPath(payload, path, honourTempUnit);
+    if (found.readings.length > 0) return found;
+  }
+  return NONE;
+}
+
+function whole(payload: ParsedPayload, unit: ReadingUnit | undefined): PayloadReadings {
+  let value: ReadingValue;
+  if (payload.kind === "plain") value = plainValue(payload.text);
+  else if (payload.kind === "invalid-json") value = { kind: "unusable", why: "invalid JSON" };
+  else value = jsonValue(payload.json);
+  if (value.kind === "absent") return NONE;
+  return { readings: [{ key: undefined, value, unit }], leftOut: 0 };
+}
+
+function plainValue(text: string): ReadingValue {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('"')) {
+    try {
+      return jsonValue(JSON.parse(trimmed));
+    } catch {
+      return { kind: "unusable", why: "invalid JSON" };
+    }
+  }
+  if (trimmed === "true" || trimmed === "false") return { kind: "boolean", value: trimmed === "true" };
+  return textValue(trimmed);
+}
+
+function atPath(payload: ParsedPayload, path: ValuePath, honourTempUnit: boolean): PayloadReadings {
+  // A plain payload (a Tasmota LWT's "Online") has no fields: nothing there, not an error.
+  if (payload.kind === "plain") return NONE;
+  if (payload.kind === "invalid-json")
+    return {
+      readings: [{ key: undefined, value: { kind: "unusable", why: "invalid JSON" }, unit: undefined }],
+      leftOut: 0,
+    };
+  const found: PayloadReading[] = [];
+  const counter = { leftOut: 0 };
+  const unit = path.unit ?? (honourTempUnit ? tasmotaTempUnit(payload.json) : undefined);
+  collect(payload.json, path.segments, 0, [], found, counter, unit);
+  return found.length === 0 && counter.leftOut === 0 ? NONE : { readings: found, leftOut: counter.leftOut };
+}
+
+function collect(
+  node: unknown,
+  segments: readonly PathSegment[],
+  index: number,
+  keys: string[],
+  found: PayloadReading[],
+  counter: { leftOut: number },
+  unit: PayloadReading["unit"],
+): void {
+  const segment = segments[index];
+  if (segment === undefined) {
+    const value = jsonValue(node);
+    if (value.kind === "absent") return;
+    if (found.length >= MAX_READINGS_PER_PAYLOAD) counter.leftOut += 1;
+    else found.push({ key: keys.length === 0 ? undefined : keys.join("."), value, unit });
+    return;
+  }
+  if (typeof node !== "object" || node === null) return;
+  const record = node as Record<string, unknown>;
+  if (segment.kind === "any") {
+    for (const key of Object.keys(record)) {
+      keys.push(key);
+      collect(record[key], segments, index + 1, keys, found, counter, unit);
+      keys.pop();
+    }
+    return;
+  }
+  const key = matchingKey(record, segment.key, segment.lower);
+  if (key !== undefined) collect(record[key], segments, index + 1, keys, found, counter, unit);
+}
+
+/** The object's key equal to `key` without regard to case: the exact spelling first, as it is the usual one. */
+function matchingKey(record: Record<string, unknown>, key: string, lower: string): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(record, key)) return key;
+  for (const candidate of Object.keys(record)) if (candidate.toLowerCase() === lower) return candidate;
+  return undefined;
+}
+
+/** Tasmota says the unit of all its temperatures once, beside them: `"TempUnit":"F"`. */
+function tasmotaTempUnit(json: unknown): ReadingUnit | UnknownUnit | undefined {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  const record = json as Record<string, unknown>;
+  const key = matchingKey(record, "TempUnit", "tempunit");
+  const text = key === undefined ? undefined : record[key];
+  if (typeof text !== "string") return undefined;
+  return unitNamed(text) ?? { unknown: text };
+}
