@@ -78,7 +78,8 @@ function zigbee2mqtt(levels: Levels): string[] | undefined {
   return [...levels, "availability"];
 }
 
-const CONVENTIONS = [tasmota, esphome, shellyGen1, shellyGen2] as const;
+// Shelly Gen1 first: its fixed `shellies` level is the surest sign, and `shellies/+/sensor/state` looks like ESPHome.
+const CONVENTIONS = [shellyGen1, tasmota, esphome, shellyGen2] as const;
 
 /** Availability topic levels for the levels of a source topic, or of a filter; `#` yields none. */
 function conventionalLevels(levels: Levels): string[] | undefined {

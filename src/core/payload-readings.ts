@@ -58,9 +58,13 @@ export function readingsOf(
   honourTempUnit: boolean,
 ): PayloadReadings {
   if (paths.length === 0) return whole(payload, undefined);
+  const excluded = paths.filter((path) => path.excludes);
   for (const path of paths) {
+    if (path.excludes) continue;
     const found =
-      path.segments.length === 0 ? whole(payload, path.unit) : atPath(payload, path, honourTempUnit);
+      path.segments.length === 0
+        ? whole(payload, path.unit)
+        : atPath(payload, path, honourTempUnit, excluded);
     if (found.readings.length > 0) return found;
   }
   return NONE;
@@ -88,7 +92,12 @@ function plainValue(text: string): ReadingValue {
   return textValue(trimmed);
 }
 
-function atPath(payload: ParsedPayload, path: ValuePath, honourTempUnit: boolean): PayloadReadings {
+function atPath(
+  payload: ParsedPayload,
+  path: ValuePath,
+  honourTempUnit: boolean,
+  excluded: readonly ValuePath[],
+): PayloadReadings {
   // A plain payload (a Tasmota LWT's "Online") has no fields: nothing there, not an error.
   if (payload.kind === "plain") return NONE;
   if (payload.kind === "invalid-json")
@@ -96,42 +105,72 @@ function atPath(payload: ParsedPayload, path: ValuePath, honourTempUnit: boolean
       readings: [{ key: undefined, value: { kind: "unusable", why: "invalid JSON" }, unit: undefined }],
       leftOut: 0,
     };
-  const found: PayloadReading[] = [];
-  const counter = { leftOut: 0 };
   const unit = path.unit ?? (honourTempUnit ? tasmotaTempUnit(payload.json) : undefined);
-  collect(payload.json, path.segments, 0, [], found, counter, unit);
-  return found.length === 0 && counter.leftOut === 0 ? NONE : { readings: found, leftOut: counter.leftOut };
+  const walk: Walk = {
+    segments: path.segments,
+    excluded,
+    found: [],
+    leftOut: 0,
+    unit,
+    keys: [],
+    wildKeys: [],
+  };
+  collect(payload.json, 0, walk);
+  return walk.found.length === 0 && walk.leftOut === 0
+    ? NONE
+    : { readings: walk.found, leftOut: walk.leftOut };
 }
 
-function collect(
-  node: unknown,
-  segments: readonly PathSegment[],
-  index: number,
-  keys: string[],
-  found: PayloadReading[],
-  counter: { leftOut: number },
-  unit: PayloadReading["unit"],
-): void {
-  const segment = segments[index];
+/** One walk of a path through a payload: what it has found so far, and the keys it went through. */
+interface Walk {
+  readonly segments: readonly PathSegment[];
+  readonly excluded: readonly ValuePath[];
+  readonly found: PayloadReading[];
+  leftOut: number;
+  readonly unit: PayloadReading["unit"];
+  /** Every key on the way, for exclusions; `wildKeys` only those a `*` chose, to name the reading. */
+  readonly keys: string[];
+  readonly wildKeys: string[];
+}
+
+function collect(node: unknown, index: number, walk: Walk): void {
+  const segment = walk.segments[index];
   if (segment === undefined) {
     const value = jsonValue(node);
-    if (value.kind === "absent") return;
-    if (found.length >= MAX_READINGS_PER_PAYLOAD) counter.leftOut += 1;
-    else found.push({ key: keys.length === 0 ? undefined : keys.join("."), value, unit });
+    if (value.kind === "absent" || walk.excluded.some((path) => matchesKeys(path.segments, walk.keys)))
+      return;
+    if (walk.found.length >= MAX_READINGS_PER_PAYLOAD) walk.leftOut += 1;
+    else {
+      const key = walk.wildKeys.length === 0 ? undefined : walk.wildKeys.join(".");
+      walk.found.push({ key, value, unit: walk.unit });
+    }
     return;
   }
   if (typeof node !== "object" || node === null) return;
   const record = node as Record<string, unknown>;
   if (segment.kind === "any") {
     for (const key of Object.keys(record)) {
-      keys.push(key);
-      collect(record[key], segments, index + 1, keys, found, counter, unit);
-      keys.pop();
+      walk.keys.push(key);
+      walk.wildKeys.push(key);
+      collect(record[key], index + 1, walk);
+      walk.wildKeys.pop();
+      walk.keys.pop();
     }
     return;
   }
   const key = matchingKey(record, segment.key, segment.lower);
-  if (key !== undefined) collect(record[key], segments, index + 1, keys, found, counter, unit);
+  if (key === undefined) return;
+  walk.keys.push(key);
+  collect(record[key], index + 1, walk);
+  walk.keys.pop();
+}
+
+/** Whether an exclusion's segments name exactly these keys (without regard to case, `*` for any). */
+function matchesKeys(segments: readonly PathSegment[], keys: readonly string[]): boolean {
+  if (segments.length !== keys.length) return false;
+  return segments.every(
+    (segment, index) => segment.kind === "any" || segment.lower === keys[index]?.toLowerCase(),
+  );
 }
 
 /** The object's key equal to `key` without regard to case: the exact spelling first, as it is the usual one. */

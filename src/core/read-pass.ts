@@ -133,7 +133,7 @@ export class ReadPass {
         this.note(tally, source, reading.key, "unusable", undefined, "not comparable with on_value");
         return "not comparable with on_value";
       }
-      tally.matches.push(text === rule.onValue);
+      tally.matches.push(rule.onValues.includes(text));
       this.note(tally, source, reading.key, "counted", shown(value), undefined);
       return undefined;
     }

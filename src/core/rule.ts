@@ -17,8 +17,11 @@ export interface Rule {
   readonly function: FunctionName;
   /** Alternatives tried in order for each source; empty means the payload itself is the value. */
   readonly valuePaths: readonly ValuePath[];
-  /** Lower-cased: binary functions and `count_on` compare case-insensitively. */
-  readonly onValue: string;
+  /**
+   * The values that count as on, lower-cased: binary functions and `count_on` compare
+   * case-insensitively. Several, so that one rule can read firmwares that say it differently.
+   */
+  readonly onValues: readonly string[];
   readonly minInputs: number;
   /** Infinity for a rule that holds each source's last state until its device goes offline. */
   readonly maxAgeMs: number;

@@ -9,7 +9,9 @@ import { unitNamed, type ReadingUnit } from "./units.js";
  *   key or list element, so one payload may carry several readings (DS18B20-1, DS18B20-2, …);
  *   a key containing a dot, a comma or a space is quoted in brackets: `PMS5003["PM2.5"]`;
  * - optionally followed by `in <unit>` when that source reports in another unit than the
- *   rule's: `temperature_F in °F`.
+ *   rule's: `temperature_F in °F`;
+ * - or, starting with `!`, readings to leave out whichever alternative finds them: a Tasmota on an
+ *   ESP32 reports its chip's temperature beside the room's, `*.Temperature, !ESP32.Temperature`.
  */
 export interface ValuePath {
   /** The alternative as written, for messages. */
@@ -19,6 +21,8 @@ export interface ValuePath {
   readonly hasWildcard: boolean;
   /** The unit this alternative's readings are in, when the user said so. */
   readonly unit: ReadingUnit | undefined;
+  /** `!path`: not an alternative, but readings to leave out. */
+  readonly excludes: boolean;
 }
 
 export type PathSegment =
@@ -36,16 +40,21 @@ export function parseValuePaths(text: string): ParsedValuePaths {
     if (!parsed.ok) return parsed;
     paths.push(parsed.value);
     scanner.skipSpaces();
-    if (scanner.done()) return { ok: true, value: paths };
+    if (scanner.done()) {
+      if (paths.every((path) => path.excludes))
+        return { ok: false, problem: `"${text}" only leaves readings out (!…); add a path to read` };
+      return { ok: true, value: paths };
+    }
     if (!scanner.take(",")) return { ok: false, problem: `unexpected "${scanner.rest()}" in "${text}"` };
   }
 }
 
 function parseAlternative(scanner: Scanner): { ok: true; value: ValuePath } | { ok: false; problem: string } {
   scanner.skipSpaces();
+  const excludes = scanner.take("!");
   const start = scanner.position;
   const segments: PathSegment[] = [];
-  if (scanner.take("$")) {
+  if (!excludes && scanner.take("$")) {
     // `$` alone: the payload itself.
   } else {
     for (;;) {
@@ -73,7 +82,7 @@ function parseAlternative(scanner: Scanner): { ok: true; value: ValuePath } | { 
   const pathText = scanner.slice(start).trim();
   let unit: ReadingUnit | undefined;
   scanner.skipSpaces();
-  if (scanner.takeWord("in")) {
+  if (!excludes && scanner.takeWord("in")) {
     scanner.skipSpaces();
     const unitText = scanner.word();
     unit = unitNamed(unitText);
@@ -91,6 +100,7 @@ function parseAlternative(scanner: Scanner): { ok: true; value: ValuePath } | { 
       segments,
       hasWildcard: segments.some((segment) => segment.kind === "any"),
       unit,
+      excludes,
     },
   };
 }

@@ -117,6 +117,8 @@ function compileRule(
     report("on_value", `only all, any, none and count_on compare with on_value; ${fn} does not`);
   }
   const comparesOnValue = usesOnValue(fn);
+  if (options.on_value !== undefined && options.on_value.split(",").every((value) => value.trim() === ""))
+    report("on_value", "names no value; write one, or several separated by commas");
   for (const field of ["min_value", "max_value"] as const) {
     if (options[field] !== undefined && comparesOnValue)
       report(field, `${fn} compares readings with on_value; plausible ranges are for numeric functions`);
@@ -154,7 +156,11 @@ function compileRule(
     captureNames,
     function: fn,
     valuePaths,
-    onValue: onValueText(options.on_value ?? DEFAULT_ON_VALUE),
+    onValues: (options.on_value ?? DEFAULT_ON_VALUE)
+      .split(",")
+      .map((value) => value.trim())
+      .filter((value) => value !== "")
+      .map(onValueText),
     minInputs: options.min_inputs ?? 1,
     // Contact sensors and lights report only when they change: their last state holds until their
     // device says it is offline, unless the rule sets its own max_age.
@@ -188,7 +194,7 @@ const NO_PATHS: readonly ValuePath[] = Object.freeze([]);
 const internedPaths = new Map<string, readonly ValuePath[]>();
 
 function internPaths(paths: readonly ValuePath[]): readonly ValuePath[] {
-  const key = JSON.stringify(paths.map((path) => [path.text, path.unit?.symbol]));
+  const key = JSON.stringify(paths.map((path) => [path.text, path.unit?.symbol, path.excludes]));
   const known = internedPaths.get(key);
   if (known !== undefined) return known;
   const frozen = Object.freeze([...paths]);

@@ -295,7 +295,9 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     await after(all, startIndex, on(stateTopic("old_rule"), ""));
     await after(all, startIndex, on(WRONG_COMPONENT_CONFIG, ""));
     await after(all, startIndex, on(NEVER_VALUED_CONFIG, ""));
-    await program.waitForLine(/INFO: Removed 3 entities whose rule no longer exists or that never had a value/);
+    await program.waitForLine(
+      /INFO: Removed 3 entities whose rule no longer exists or that never had a value/,
+    );
     // A binary sensor's config under a key that is now a sensor's goes, but not the state topics the key shares.
     const kept = [
       ...KEPT_CONFIGS,

@@ -106,7 +106,7 @@ describe("the living room example", () => {
     expect(windows).toMatchObject({
       key: "living_room_windows",
       function: "any",
-      onValue: "false",
+      onValues: ["false"],
       presentation: { unit: undefined, deviceClass: "window", stateClass: undefined },
     });
   });

@@ -46,7 +46,7 @@ describe("defaults", () => {
       captureNames: [],
       function: "mean",
       valuePaths: [],
-      onValue: "on",
+      onValues: ["on"],
       minInputs: 1,
       maxAgeMs: 120_000,
       intervalMs: 30_000,
@@ -69,7 +69,7 @@ describe("defaults", () => {
     const rule = compileOne({ name: "  Any  ", topic: "  d/+  ", function: "any", on_value: " Open " });
     expect(rule.nameTemplate).toBe("Any");
     expect(rule.filters.map((filter) => filter.text)).toEqual(["d/+"]);
-    expect(rule.onValue).toBe("open");
+    expect(rule.onValues).toEqual(["open"]);
   });
 
   it("passes the mqtt override through", () => {

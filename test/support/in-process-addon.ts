@@ -18,10 +18,14 @@ export interface InProcessAddon {
 export async function startInProcessAddon(
   broker: TestBroker,
   options: Record<string, unknown>,
+  /** A controlled clock for both the monotonic and the wall time; the real ones by default. */
+  clock?: { now: () => number; wallNow?: () => number },
+  /** An existing data folder, to start again where an earlier run stopped; kept on stop. */
+  existingDataDir?: string,
 ): Promise<InProcessAddon> {
   const parsed = parseOptions(options);
   if (!parsed.ok) throw new Error(`test options are invalid: ${parsed.problems.join("; ")}`);
-  const dataDir = await mkdtemp(join(tmpdir(), "mqtt-aggregator-test-"));
+  const dataDir = existingDataDir ?? (await mkdtemp(join(tmpdir(), "mqtt-aggregator-test-")));
   const lines: string[] = [];
   const log = createLogger(parsed.settings.logLevel, {
     write: (text: string) => lines.push(...text.trimEnd().split("\n")),
@@ -38,6 +42,7 @@ export async function startInProcessAddon(
     dataDir,
     log,
     addon: { version: "test", supportUrl: "https://example.invalid" },
+    ...(clock === undefined ? {} : { now: clock.now, wallNow: clock.wallNow ?? clock.now }),
   });
   return {
     addon,
@@ -45,7 +50,7 @@ export async function startInProcessAddon(
     lines,
     async stop() {
       await addon.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      if (existingDataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
