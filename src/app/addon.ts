@@ -201,6 +201,11 @@ async function restoreReadings(
   at: number,
   log: Logger,
 ): Promise<number> {
+  const leftovers = await stateFile.removeLeftovers();
+  if (leftovers > 0)
+    log.info(
+      `Removed ${leftovers} temporary file${leftovers === 1 ? "" : "s"} of an interrupted save from the data folder`,
+    );
   const loaded = await stateFile.load();
   if (loaded.kind === "missing") return 0;
   if (loaded.kind === "unreadable") {
