@@ -150,6 +150,19 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   const warnUnusable = ({ identity, source, why }: UnusableSource) =>
     log.warn(`"${identity.name}" ignores ${source}: ${why}`);
 
+  /** Why saves fail, while they do: said when they start failing and when they work again, not at every read. */
+  let saveProblem: string | undefined;
+  async function save(at: number): Promise<void> {
+    const problem = await saveReadings(stateFile, store, at);
+    if (problem !== undefined && saveProblem === undefined)
+      log.warn(
+        `Cannot save the readings to ${stateFile.path}: ${problem}; retrying at each read (the log says when it works again)`,
+      );
+    else if (problem === undefined && saveProblem !== undefined)
+      log.info(`Saving the readings to ${stateFile.path} works again`);
+    saveProblem = problem;
+  }
+
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
@@ -164,7 +177,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     // must not rewrite the state file as often, on the SD card of a Raspberry Pi.
     if (at - lastSavedAt >= settings.readIntervalMs) {
       lastSavedAt = at;
-      await saveReadings(stateFile, store, at, log);
+      await save(at);
     }
   }
 
@@ -177,7 +190,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     async stop() {
       stopReads();
       clearTimeout(birthTimer);
-      await saveReadings(stateFile, store, now(), log);
+      await save(now());
       await connection.stop();
     },
   };
@@ -220,18 +233,17 @@ async function restoreReadings(
   return restored;
 }
 
+/** Returns why the save failed (a full disk, a read-only folder), or undefined when it worked. */
 async function saveReadings(
   stateFile: StateFile,
   store: ReadingsStore,
   at: number,
-  log: Logger,
-): Promise<void> {
+): Promise<string | undefined> {
   try {
     await stateFile.save({ readings: store.snapshot(), entityKeys: store.contestedEntityKeys() }, at);
+    return undefined;
   } catch (error) {
-    log.warn(
-      `Cannot save the readings to ${stateFile.path}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    return error instanceof Error ? error.message : String(error);
   }
 }
 
