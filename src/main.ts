@@ -10,8 +10,8 @@ const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 /** The composition root: options, broker, wiring, signals. Only this file touches `process`. */
 async function main(): Promise<void> {
-  // First of all, before the modules that take a while to load (MQTT.js, pino, zod: 100 ms and
-  // more on a Raspberry Pi): a stop request at any moment is a stop with exit 0, never a death by
+  // First of all, before the modules that take a while to load (MQTT.js, pino, zod: a tenth of a
+  // second or more): a stop request at any moment is a stop with exit 0, never a death by a
   // signal that skips saving. What a stop does grows with what has been started.
   let earlyStop: string | undefined;
   let onStopRequest = (signal: string) => {
