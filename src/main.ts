@@ -1,17 +1,26 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startAddon } from "./app/addon.js";
-import { resolveBroker } from "./app/resolve-broker.js";
-import { createLogger } from "./logging/logger.js";
-import { loadOptionsFile } from "./options/load-options-file.js";
 import { startHeartbeat } from "./persistence/heartbeat.js";
 
 /** A stop must finish well within the Supervisor's grace period, `offline` published or not. */
 const STOP_DEADLINE_MS = 4_000;
 const SUPPORT_URL = "https://github.com/mqtt-aggregator/hassio-mqtt-aggregator";
+/** SIGHUP stops too: an add-on has no terminal to lose, and options change only with a restart. */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 /** The composition root: options, broker, wiring, signals. Only this file touches `process`. */
 async function main(): Promise<void> {
+  // First of all, before the modules that take a while to load (MQTT.js, pino, zod: a tenth of a
+  // second or more): a stop request at any moment is a stop with exit 0, never a death by a
+  // signal that skips saving. What a stop does grows with what has been started.
+  let earlyStop: string | undefined;
+  let onStopRequest = (signal: string) => {
+    earlyStop ??= signal;
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, () => onStopRequest(signal));
+  // The log goes to stdout, whose loss the logger survives; nothing may die of a closed stderr either.
+  process.stderr.on("error", () => undefined);
+
   const { values } = parseArgs({
     options: {
       options: { type: "string", default: "/data/options.json" },
@@ -22,18 +31,37 @@ async function main(): Promise<void> {
   const dataDir = values["data-dir"];
   const version = packageVersion();
 
+  const { createLogger, setLogLevel } = await import("./logging/logger.js");
+  // At info until the options say otherwise: their problems, and a stop, are always shown.
+  const log = createLogger("info");
+  let stopping = false;
+  const stopNow = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`Received ${signal}; stopping`);
+    log.info("Stopped");
+    process.exit(0);
+  };
+  // Until the options are loaded nothing has started, so there is nothing to save or say goodbye to.
+  if (earlyStop !== undefined) stopNow(earlyStop);
+  onStopRequest = stopNow;
+
+  const [{ loadOptionsFile }, { resolveBroker }, { startAddon }] = await Promise.all([
+    import("./options/load-options-file.js"),
+    import("./app/resolve-broker.js"),
+    import("./app/addon.js"),
+  ]);
   const loaded = await loadOptionsFile(optionsPath);
   if (!loaded.ok) {
-    const bootLog = createLogger("info");
-    bootLog.error(
+    log.error(
       `The options are not valid (${loaded.problems.length} problem${loaded.problems.length === 1 ? "" : "s"}):`,
     );
-    for (const problem of loaded.problems) bootLog.error(problem);
+    for (const problem of loaded.problems) log.error(problem);
     process.exitCode = 1;
     return;
   }
   const { settings } = loaded;
-  const log = createLogger(settings.logLevel);
+  setLogLevel(log, settings.logLevel);
   log.info(
     `MQTT Aggregator ${version} starting with ${settings.rules.length} rule${settings.rules.length === 1 ? "" : "s"}`,
   );
@@ -50,8 +78,7 @@ async function main(): Promise<void> {
     return startAddon({ settings, broker, dataDir, log, addon: { version, supportUrl: SUPPORT_URL } });
   })();
 
-  let stopping = false;
-  const stop = (signal: string) => {
+  onStopRequest = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`Received ${signal}; stopping`);
@@ -71,8 +98,6 @@ async function main(): Promise<void> {
         process.exit(0);
       });
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
 
   try {
     await startup;

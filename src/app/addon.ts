@@ -178,6 +178,19 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     );
   }
 
+  /** Why saves fail, while they do: said when they start failing and when they work again, not at every read. */
+  let saveProblem: string | undefined;
+  async function save(): Promise<void> {
+    const problem = await saveReadings(stateFile, store, clock);
+    if (problem !== undefined && saveProblem === undefined)
+      log.warn(
+        `Cannot save the readings to ${stateFile.path}: ${problem}; retrying at each read (the log says when it works again)`,
+      );
+    else if (problem === undefined && saveProblem !== undefined)
+      log.info(`Saving the readings to ${stateFile.path} works again`);
+    saveProblem = problem;
+  }
+
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
@@ -193,7 +206,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     // must not rewrite the state file as often, on the SD card of a Raspberry Pi.
     if (at - lastSavedAt >= settings.readIntervalMs) {
       lastSavedAt = at;
-      await saveReadings(stateFile, store, clock, log);
+      await save();
     }
   }
 
@@ -206,7 +219,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     async stop() {
       stopReads();
       clearTimeout(birthTimer);
-      await saveReadings(stateFile, store, clock, log);
+      await save();
       await connection.stop();
     },
   };
@@ -244,6 +257,11 @@ async function restoreReadings(
   clock: Clock,
   log: Logger,
 ): Promise<number> {
+  const leftovers = await stateFile.removeLeftovers();
+  if (leftovers > 0)
+    log.info(
+      `Removed ${leftovers} temporary file${leftovers === 1 ? "" : "s"} of an interrupted save from the data folder`,
+    );
   const loaded = await stateFile.load();
   if (loaded.kind === "missing") return 0;
   if (loaded.kind === "unreadable") {
@@ -268,12 +286,12 @@ async function restoreReadings(
   return restored;
 }
 
+/** Returns why the save failed (a full disk, a read-only folder), or undefined when it worked. */
 async function saveReadings(
   stateFile: StateFile,
   store: ReadingsStore,
   clock: Clock,
-  log: Logger,
-): Promise<void> {
+): Promise<string | undefined> {
   const wall = clock.wallNow();
   const monotonic = clock.now();
   const readings = store
@@ -284,10 +302,9 @@ async function saveReadings(
       { readings, entityKeys: store.contestedEntityKeys(), shownEntities: store.shownEntityKeys() },
       wall,
     );
+    return undefined;
   } catch (error) {
-    log.warn(
-      `Cannot save the readings to ${stateFile.path}: ${error instanceof Error ? error.message : String(error)}`,
-    );
+    return error instanceof Error ? error.message : String(error);
   }
 }
 

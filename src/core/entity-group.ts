@@ -1,5 +1,14 @@
 import { fansOut, type Rule } from "./rule.js";
-import { GROUP_SEPARATOR, groupSlug, renderName, shortHash, slugify } from "./entity-naming.js";
+import {
+  GROUP_SEPARATOR,
+  MAX_CAPTURE_LENGTH,
+  MAX_OBJECT_ID_LENGTH,
+  boundedSlug,
+  groupSlug,
+  renderName,
+  shortHash,
+  slugify,
+} from "./entity-naming.js";
 import type { SourceTopic } from "./source-topic.js";
 
 /** Who a derived entity is: stable keys for Home Assistant and the name shown to the user. */
@@ -43,7 +52,10 @@ export function identify(
   isTaken: (entityKey: string) => boolean,
   reservedKey?: string,
 ): EntityIdentity {
-  const name = renderName(rule.nameTemplate, rule.captureNames, captures);
+  // A topic level may be 65,000 characters long: the name shows its beginning, but the object
+  // id hashes all of it, so that values sharing a long beginning get ids of their own.
+  const fullName = renderName(rule.nameTemplate, rule.captureNames, captures);
+  const name = renderName(rule.nameTemplate, rule.captureNames, captures, MAX_CAPTURE_LENGTH);
   const byName: Record<string, string> = {};
   rule.captureNames.forEach((captureName, index) => {
     byName[captureName] = captures[index] ?? "";
@@ -56,6 +68,10 @@ export function identify(
       entityKey = `${entityKey}_${shortHash(captures.join("/"))}`;
   }
   // Home Assistant refuses "__" in entity ids, which a fanned-out entity key holds.
-  const objectId = slugify(name) || entityKey.replace(/_+/g, "_");
+  const nameSlug = slugify(fullName);
+  const objectId =
+    nameSlug === ""
+      ? boundedSlug(entityKey.replace(/_+/g, "_"), MAX_OBJECT_ID_LENGTH, entityKey)
+      : boundedSlug(nameSlug, MAX_OBJECT_ID_LENGTH, fullName);
   return { ruleKey: rule.key, entityKey, name, objectId, captures: byName };
 }

@@ -132,7 +132,9 @@ export function formatState(
   precision: number | undefined,
 ): string {
   if (state.kind === "binary") return state.on ? "ON" : "OFF";
-  if (precision !== undefined) return state.value.toFixed(precision);
   // 21.400000000000002 is float noise from averaging, not information.
-  return String(Number(state.value.toPrecision(12)));
+  const text =
+    precision === undefined ? String(Number(state.value.toPrecision(12))) : state.value.toFixed(precision);
+  // A mean of -0.04 rounds to "-0.0": a signed zero is rounding, not a value below zero.
+  return Number(text) === 0 ? text.replace(/^-/, "") : text;
 }

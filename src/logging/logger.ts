@@ -3,6 +3,13 @@ import type { LogLevel } from "../options/schema.js";
 
 export type { Logger };
 
+/** Where log lines go: process.stdout in the add-on, an array in tests. */
+export interface LogOutput {
+  write(text: string): unknown;
+  /** A stream reports a reader gone away (EPIPE) as an "error" event, fatal when nobody listens. */
+  on?(event: "error", listener: (error: Error) => void): unknown;
+}
+
 /** Home Assistant says "warning" where pino says "warn". */
 const PINO_LEVEL: Record<LogLevel, pino.Level> = {
   trace: "trace",
@@ -36,10 +43,7 @@ const SECRET_PATHS = [
  * The add-on's Log tab shows raw stdout, so lines are plain text (`[time] LEVEL: message`)
  * rather than pino's JSON; extra fields follow as `key=value`.
  */
-export function createLogger(
-  level: LogLevel,
-  output: { write(text: string): unknown } = process.stdout,
-): Logger {
+export function createLogger(level: LogLevel, output: LogOutput = process.stdout): Logger {
   return pino(
     {
       level: PINO_LEVEL[level],
@@ -54,10 +58,21 @@ export function setLogLevel(logger: Logger, level: LogLevel): void {
   logger.level = PINO_LEVEL[level];
 }
 
-function plainLines(output: { write(text: string): unknown }): DestinationStream {
+/** Logging never ends the add-on: once the output is gone (a closed stdout), lines are dropped. */
+function plainLines(output: LogOutput): DestinationStream {
+  let gone = false;
+  output.on?.("error", () => {
+    gone = true;
+  });
   return {
     write(line: string): void {
-      output.write(`${formatLine(line)}\n`);
+      if (gone) return;
+      const text = `${formatLine(line)}\n`;
+      try {
+        output.write(text);
+      } catch {
+        gone = true;
+      }
     },
   };
 }

@@ -28,7 +28,9 @@ export function formatIssue(issue: z.core.$ZodIssue): string {
         ? `${where}: cannot be empty`
         : `${where}: must be at least ${String(issue.minimum)}`;
     case "too_big":
-      return `${where}: must be at most ${String(issue.maximum)}`;
+      return issue.origin === "string" && typeof issue.input === "string"
+        ? `${where}: must be at most ${String(issue.maximum)} characters long, not ${issue.input.length}`
+        : `${where}: must be at most ${String(issue.maximum)}`;
     case "invalid_format":
     case "custom":
     default:

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { FUNCTION_NAMES } from "../core/aggregate-functions.js";
+import { MAX_RULE_NAME_LENGTH } from "../core/entity-naming.js";
 import { STATE_CLASSES } from "../homeassistant/device-classes.js";
 
 /**
@@ -15,12 +16,14 @@ export const TOPIC_PART = /^[a-zA-Z0-9_-]+$/;
 export const RULE_ID = /^[a-z0-9_]+$/;
 
 const seconds = (min: number, max: number) => z.int().min(min).max(max);
+/** Names end up in topics and ids; a 70,000-character one would make topics MQTT cannot carry. */
+const MAX_NAME = MAX_RULE_NAME_LENGTH;
 
 export const ruleOptionsSchema = z.strictObject({
-  name: z.string().trim().min(1),
+  name: z.string().trim().min(1).max(MAX_NAME),
   topic: z.string().trim().min(1),
   function: z.enum(FUNCTION_NAMES),
-  id: z.string().regex(RULE_ID, "use lower-case letters, digits and _ only").optional(),
+  id: z.string().max(MAX_NAME).regex(RULE_ID, "use lower-case letters, digits and _ only").optional(),
   value_path: z.string().trim().min(1).optional(),
   on_value: z.string().trim().min(1).optional(),
   unit: z.string().trim().min(1).optional(),
@@ -51,9 +54,14 @@ export const optionsSchema = z.strictObject({
   max_sources: z.int().min(1).max(100_000).default(1_000),
   discovery_prefix: z
     .string()
+    .max(MAX_NAME)
     .regex(TOPIC_PART, "use letters, digits, _ and - only")
     .default("homeassistant"),
-  base_topic: z.string().regex(TOPIC_PART, "use letters, digits, _ and - only").default("mqtt_aggregator"),
+  base_topic: z
+    .string()
+    .max(MAX_NAME)
+    .regex(TOPIC_PART, "use letters, digits, _ and - only")
+    .default("mqtt_aggregator"),
   rules: z.array(ruleOptionsSchema).default([]),
   mqtt: mqttOptionsSchema.default({}),
 });

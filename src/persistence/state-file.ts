@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { open, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { SavedEntityKey, SavedReading } from "../core/readings-store.js";
@@ -31,12 +31,31 @@ export type LoadedState =
   | { readonly kind: "unreadable"; readonly why: string };
 
 export const STATE_FILE_NAME = "state.json";
+/** `state.json.<uuid>.tmp`: what a save writes before renaming it, and leaves behind if killed. */
+const TEMPORARY_FILE = /^state\.json\..+\.tmp$/;
 
 export class StateFile {
   readonly path: string;
 
-  constructor(dataDir: string) {
+  constructor(private readonly dataDir: string) {
     this.path = join(dataDir, STATE_FILE_NAME);
+  }
+
+  /**
+   * Removes the temporary files of saves that were interrupted (a kill -9, a power cut); call at
+   * start, when no save of this run can be under way. Returns how many there were.
+   */
+  async removeLeftovers(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dataDir);
+    } catch {
+      // No data folder yet means nothing left over; a save will report a folder that is unusable.
+      return 0;
+    }
+    const leftovers = names.filter((name) => TEMPORARY_FILE.test(name));
+    await Promise.all(leftovers.map((name) => rm(join(this.dataDir, name), { force: true })));
+    return leftovers.length;
   }
 
   async load(): Promise<LoadedState> {
@@ -72,7 +91,12 @@ export class StateFile {
     };
   }
 
-  /** Writes a temporary file and renames it over the old one, so a crash never leaves half a file. */
+  /**
+   * Writes a temporary file and renames it over the old one, so a crash never leaves half a file.
+   * The file is flushed to the disk before the rename, and the folder after it: without that, a
+   * power cut soon after a save may leave an empty state.json on an SD card (the rename reached
+   * the disk, the data did not). It costs two flushes per save, which is at most once per read_interval.
+   */
   async save(state: SavedState, savedAt: number): Promise<void> {
     const body = JSON.stringify({
       version: 1,
@@ -91,8 +115,20 @@ export class StateFile {
     });
     const temporary = `${this.path}.${randomUUID()}.tmp`;
     try {
-      await writeFile(temporary, body, { encoding: "utf8", mode: 0o600 });
+      const file = await open(temporary, "w", 0o600);
+      try {
+        await file.writeFile(body, "utf8");
+        await file.sync();
+      } finally {
+        await file.close();
+      }
       await rename(temporary, this.path);
+      const folder = await open(this.dataDir, "r");
+      try {
+        await folder.sync();
+      } finally {
+        await folder.close();
+      }
     } catch (error) {
       await rm(temporary, { force: true });
       throw error;

@@ -14,6 +14,8 @@ const DISCOVERY_TOPIC = /^([a-zA-Z0-9_-]+)\/(\w+)\/(?:([a-zA-Z0-9_-]+)\/)?([a-zA
 
 /** homeassistant/core.py: slugs, no leading or trailing `_`, and no `__` anywhere. */
 const VALID_ENTITY_ID = /^(?!.+__)(?!_)[\da-z_]+(?<!_)\.(?!_)[\da-z_]+(?<!_)$/;
+/** homeassistant/const.py MAX_LENGTH_STATE_ENTITY_ID: longer ids make the entity registry refuse the entity. */
+const MAX_ENTITY_ID_LENGTH = 255;
 
 const DEVICE_KEYS = new Set([
   "identifiers",
@@ -132,6 +134,8 @@ export function discoveryProblems(topic: string, payload: string): string[] {
   if (entityId !== undefined) {
     if (typeof entityId !== "string" || !VALID_ENTITY_ID.test(entityId)) {
       problems.push(`default_entity_id ${JSON.stringify(entityId)} is not a valid entity id`);
+    } else if (entityId.length > MAX_ENTITY_ID_LENGTH) {
+      problems.push(`default_entity_id is ${entityId.length} characters long; the entity registry takes 255`);
     } else if (!entityId.startsWith(`${component}.`)) {
       problems.push(`default_entity_id ${entityId} is not in the ${component} domain`);
     }
