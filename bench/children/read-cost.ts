@@ -87,7 +87,7 @@ async function timedRead(): Promise<{ timing: ReadTiming; entities: number; inpu
   const started = performance.now();
   const derived = store.read(now).values;
   const readDone = performance.now();
-  await publisher.publishDerived(derived);
+  await publisher.publishDerived(derived.map((value) => ({ derived: value })));
   const finished = performance.now();
   let inputs = 0;
   for (const { counts } of derived)

@@ -19,6 +19,7 @@ import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
 import { ingestMessage } from "./message-intake.js";
 import { scheduleReads } from "./read-schedule.js";
+import { UpdateScheduler } from "./update-scheduler.js";
 
 /** How long to listen for retained discovery configs before deciding which entities are stale. */
 const RETAINED_QUIET_MS = 500;
@@ -117,6 +118,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       // For "why is my sensor not counted?": every message, at trace level only.
       if (tracing) log.trace(`Received ${topic} (${payload.length} bytes)`);
       ingestMessage(store, topic, payload, now());
+      updates.poke();
     },
     onConnected: async () => {
       const filters = subscriptionsOf(settings.rules);
@@ -139,6 +141,23 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     addon: deps.addon,
     rules: settings.rules,
     publish: (topic, payload, options) => connection.publish(topic, payload, options),
+  });
+
+  const updates = new UpdateScheduler({
+    store,
+    rules: settings.rules,
+    now,
+    publish: (outputs) =>
+      publisher.publishDerived(
+        outputs.map(({ value, pending }) => ({
+          derived: value,
+          // Shown in wall time: when the pending change takes effect, as a person reads it.
+          pending:
+            pending === undefined
+              ? undefined
+              : { on: pending.on, at: new Date(wallNow() + pending.at - now()) },
+        })),
+      ),
   });
 
   async function removeStaleEntities(): Promise<void> {
@@ -197,7 +216,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     const { values: derived, turnedUnusable } = store.read(at, ruleKeys);
     warnUnusable(turnedUnusable, log);
     await publisher.retire(store.takeRemovedEntities());
-    await publisher.publishDerived(derived);
+    await updates.show(derived, "interval");
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
       for (const value of derived) log.debug(`${value.identity.name}: ${describeDerived(value)}`);
@@ -218,6 +237,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     readNow: () => read(),
     async stop() {
       stopReads();
+      updates.stop();
       clearTimeout(birthTimer);
       await save();
       await connection.stop();

@@ -50,6 +50,8 @@ export interface DerivedValue {
   readonly counts: SourceCounts;
   /** Readings past the limits per payload and per entity, not computed with. */
   readonly leftOut: number;
+  /** When the first counted reading goes stale, which changes the value without any message. */
+  readonly changesAt: number | undefined;
 }
 
 /** A source that turned unusable at this read, for one warning in the log. */
@@ -76,6 +78,7 @@ export class GroupTally {
     no_value: 0,
   };
   leftOut = 0;
+  private changesAt: number | undefined;
 
   constructor(
     readonly group: EntityGroup,
@@ -96,6 +99,11 @@ export class GroupTally {
     if (status !== undefined) (state === "counted" ? this.counted : this.others).push(status);
   }
 
+  /** A counted reading stops counting at `at`: the first millisecond past its receipt plus max_age. */
+  expiresAt(at: number): void {
+    if (Number.isFinite(at) && (this.changesAt === undefined || at < this.changesAt)) this.changesAt = at;
+  }
+
   addNumber(value: number, arrival: number): void {
     this.numbers.push(value);
     if (arrival >= this.latestArrival) {
@@ -112,6 +120,7 @@ export class GroupTally {
       sources: this.counted.concat(this.others),
       counts: this.counts,
       leftOut: this.leftOut,
+      changesAt: this.changesAt,
     };
   }
 

@@ -33,6 +33,8 @@ export class EntityGroup {
    * that topics which never give a value (a bridge's state, a phone's beacon) make no entity.
    */
   revealed = false;
+  /** Marked for recomputing at once (`update: change`); the store keeps a list of the marked. */
+  changed = false;
 
   constructor(
     readonly rule: Rule,

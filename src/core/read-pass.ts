@@ -134,6 +134,7 @@ export class ReadPass {
         return "not comparable with on_value";
       }
       tally.matches.push(rule.onValues.includes(text));
+      tally.expiresAt(source.receivedAt + rule.maxAgeMs + 1);
       this.note(tally, source, reading.key, "counted", shown(value), undefined);
       return undefined;
     }
@@ -153,6 +154,7 @@ export class ReadPass {
       return undefined;
     }
     tally.addNumber(converted, source.arrival);
+    tally.expiresAt(source.receivedAt + rule.maxAgeMs + 1);
     this.note(tally, source, reading.key, "counted", converted, undefined);
     return undefined;
   }

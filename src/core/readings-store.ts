@@ -76,6 +76,9 @@ export class ReadingsStore {
   /** Entity keys shown in an earlier run: their groups are revealed as soon as they exist. */
   private readonly shownBefore = new Set<string>();
   private removedEntities: EntityIdentity[] = [];
+  /** Groups of `update: change` rules whose inputs changed since they were last computed. */
+  private changedGroups: EntityGroup[] = [];
+  private readonly groupsByEntityKey = new Map<string, EntityGroup>();
   private readonly ignoredPrefixes: readonly string[];
   private readonly onSourceLimit: (rule: Rule, droppedTopic: string) => void;
 
@@ -112,6 +115,40 @@ export class ReadingsStore {
     source.receivedAt = now;
     source.arrival = ++this.arrivals;
     source.version += 1;
+    if (source.changeGroups !== null) this.markChanged(source.changeGroups);
+    if (source.dependents !== null) this.markDependents(source.dependents);
+  }
+
+  /** Whether some `update: change` entity waits to be recomputed (readChanged). */
+  get hasChanges(): boolean {
+    return this.changedGroups.length > 0;
+  }
+
+  /** Marks an entity for recomputing at the next readChanged, as if its inputs had changed. */
+  markEntityChanged(entityKey: string): void {
+    const group = this.groupsByEntityKey.get(entityKey);
+    if (group !== undefined) this.markChanged([group]);
+  }
+
+  /** Derived values of the `update: change` entities whose inputs changed since they were computed. */
+  readChanged(now: number, listLimit = LISTED_SOURCES): ReadResult {
+    const groups = this.changedGroups;
+    this.changedGroups = [];
+    for (const group of groups) group.changed = false;
+    return this.readGroups(groups, now, listLimit);
+  }
+
+  private markChanged(groups: readonly EntityGroup[]): void {
+    for (const group of groups) {
+      if (group.changed) continue;
+      group.changed = true;
+      this.changedGroups.push(group);
+    }
+  }
+
+  private markDependents(dependents: ReadonlySet<SourceTopic>): void {
+    for (const dependent of dependents)
+      if (dependent.changeGroups !== null) this.markChanged(dependent.changeGroups);
   }
 
   /** A payload too large to keep: remembered only as unusable, so it cannot pin memory. */
@@ -129,14 +166,15 @@ export class ReadingsStore {
    * Fanned-out entities that never had a usable reading are left out: they do not exist yet.
    */
   read(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadResult {
-    const states = [...this.selectStates(ruleKeys)];
+    const groups: EntityGroup[] = [];
+    for (const state of this.selectStates(ruleKeys)) groups.push(...state.groups.values());
+    return this.readGroups(groups, now, listLimit);
+  }
+
+  private readGroups(groups: readonly EntityGroup[], now: number, listLimit: number): ReadResult {
     const pass = new ReadPass(now, ++this.passes, listLimit, (source) => this.deviceOf(source));
-    for (const state of states) for (const group of state.groups.values()) pass.include(group);
-    for (const state of states) {
-      for (const group of state.groups.values()) {
-        for (const source of group.topics.values()) pass.visit(source);
-      }
-    }
+    for (const group of groups) pass.include(group);
+    for (const group of groups) for (const source of group.topics.values()) pass.visit(source);
     const values: DerivedValue[] = [];
     for (const [group, tally] of pass.tallies) {
       if (tally.inputs > 0) group.revealed = true;
@@ -144,9 +182,7 @@ export class ReadingsStore {
       values.push(tally.finish());
       group.read = true;
     }
-    for (const state of states) {
-      for (const group of state.groups.values()) this.release(group, now);
-    }
+    for (const group of groups) this.release(group, now);
     return { values, turnedUnusable: pass.turnedUnusable };
   }
 
@@ -182,6 +218,7 @@ export class ReadingsStore {
   private deviceOf(source: SourceTopic): SourceTopic | null {
     if (source.deviceGeneration === this.availabilityGeneration) return source.device;
     source.deviceGeneration = this.availabilityGeneration;
+    const previous = source.device;
     source.device = null;
     // A rule's own pattern wins over the conventions; a topic has one device whichever rule reads it.
     const settings = source.groups.map((group) => group.rule.availability);
@@ -191,6 +228,10 @@ export class ReadingsStore {
     const topic = availabilityTopicOf(source.topic, setting);
     const device = topic === undefined ? undefined : this.availability.get(topic);
     if (device !== undefined && device !== source) source.device = device;
+    if (previous !== source.device) {
+      previous?.dependents?.delete(source);
+      if (source.device !== null) (source.device.dependents ??= new Set()).add(source);
+    }
     return source.device;
   }
 
@@ -322,6 +363,9 @@ export class ReadingsStore {
     if (availability) {
       this.availability.set(topic, source);
       this.availabilityGeneration += 1;
+      // Which sources it speaks for is found at their next computation: recompute every change-driven one.
+      for (const state of this.states.values())
+        if (state.rule.update === "change") this.markChanged([...state.groups.values()]);
     } else if (source.groups.length === 0) {
       if (this.ignored.size < MAX_IGNORED_TOPICS) this.ignored.add(topic);
       return undefined;
@@ -365,6 +409,7 @@ export class ReadingsStore {
       state.entityKeys.add(identity.entityKey);
       group = new EntityGroup(state.rule, key, identity);
       state.groups.set(key, group);
+      this.groupsByEntityKey.set(identity.entityKey, group);
     }
     return group;
   }
@@ -387,6 +432,7 @@ export class ReadingsStore {
       state.sourceCount -= 1;
       if (group.topics.size === 0 && fansOut(state.rule)) {
         state.groups.delete(group.key);
+        this.groupsByEntityKey.delete(group.identity.entityKey);
         // Free the key, so the entity gets the same key back if its value returns.
         state.entityKeys.delete(group.identity.entityKey);
         // Only entities a read has shown: an explosion of new values between reads stays unremembered.

@@ -36,8 +36,22 @@ export interface Rule {
   /** Readings are differences (°C of difference), not absolute values: converted by scale only. */
   readonly readsDifferences: boolean;
   readonly availability: AvailabilitySetting;
+  /** When the rule's entities are recomputed and published. */
+  readonly update: UpdateMode;
+  /** Under `change`, a numeric entity is published at most this often. */
+  readonly minIntervalMs: number;
+  /** A binary entity turns on only after its inputs have said on this long; likewise off. */
+  readonly delayOnMs: number;
+  readonly delayOffMs: number;
   readonly presentation: Presentation;
 }
+
+/**
+ * `change`: within a second of the message that changed an input (automations need that);
+ * `interval`: at the rule's read interval. Every rule is also read at its interval, so that
+ * staleness and availability apply when no message comes.
+ */
+export type UpdateMode = "change" | "interval";
 
 /**
  * Where a source's device says whether it is online: found by the firmwares' conventions, named

@@ -29,6 +29,10 @@ export class SourceTopic {
   keepForMs = 0;
   /** Dropped by some rule at its source limit while other rules keep it. */
   partial = false;
+  /** The groups of rules with `update: change`: a message marks them for recomputing at once. */
+  changeGroups: EntityGroup[] | null = null;
+  /** For a device's availability topic: the sources whose device it is, so that they recompute when it speaks. */
+  dependents: Set<SourceTopic> | null = null;
 
   /** The topic where this source's device says whether it is online; null when it has none. */
   device: SourceTopic | null = null;
@@ -49,12 +53,14 @@ export class SourceTopic {
   join(group: EntityGroup): void {
     this.groups = this.groups.concat(group);
     this.keepForMs = Math.max(this.keepForMs, group.rule.maxAgeMs);
+    this.changeGroups = changeDriven(this.groups);
   }
 
   leave(group: EntityGroup): void {
     const at = this.groups.indexOf(group);
     if (at >= 0) this.groups.splice(at, 1);
     this.keepForMs = Math.max(0, ...this.groups.map((member) => member.rule.maxAgeMs));
+    this.changeGroups = changeDriven(this.groups);
   }
 
   /** What this topic says as a device's availability topic, parsed once per payload. */
@@ -70,4 +76,9 @@ export class SourceTopic {
   forgetPayload(): void {
     this.payload = undefined;
   }
+}
+
+function changeDriven(groups: readonly EntityGroup[]): EntityGroup[] | null {
+  const found = groups.filter((group) => group.rule.update === "change");
+  return found.length === 0 ? null : found;
 }

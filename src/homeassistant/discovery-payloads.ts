@@ -68,9 +68,14 @@ export function discoveryConfig(
 }
 
 /** State, attributes and availability of one derived value, all retained by the publisher. */
-export function stateMessages(layout: TopicLayout, rule: Rule, derived: DerivedValue): Message[] {
+export function stateMessages(
+  layout: TopicLayout,
+  rule: Rule,
+  derived: DerivedValue,
+  pending?: PendingState,
+): Message[] {
   const topics = entityTopics(layout, derived.identity.entityKey);
-  const messages: Message[] = [{ topic: topics.attributes, payload: attributesOf(rule, derived) }];
+  const messages: Message[] = [{ topic: topics.attributes, payload: attributesOf(rule, derived, pending) }];
   if (derived.state.kind === "none") {
     messages.push({ topic: topics.availability, payload: "offline" });
     return messages;
@@ -89,7 +94,13 @@ const MAX_SOURCE_NAME = 120;
  * source that does not count with the reason. Nothing here changes with the mere passing of time,
  * so Home Assistant's recorder stores a new row only when something really changed.
  */
-export function attributesOf(rule: Rule, derived: DerivedValue): string {
+/** A binary entity's change waiting out its delay, and when it takes effect. */
+export interface PendingState {
+  readonly on: boolean;
+  readonly at: Date;
+}
+
+export function attributesOf(rule: Rule, derived: DerivedValue, pending?: PendingState): string {
   const sources: Record<string, SourceStatus["value"]> = {};
   const notCounted: Record<string, string> = {};
   for (const status of derived.sources) {
@@ -107,6 +118,9 @@ export function attributesOf(rule: Rule, derived: DerivedValue): string {
     not_counted_count: counts.stale + counts.offline + counts.unusable + counts.out_of_range,
     ...(derived.leftOut > 0 ? { left_out: derived.leftOut } : {}),
     ...(derived.state.kind === "none" ? { unavailable_because: derived.state.reason } : {}),
+    ...(pending === undefined
+      ? {}
+      : { pending: { state: pending.on ? "ON" : "OFF", at: pending.at.toISOString() } }),
   });
 }
 

@@ -1,4 +1,10 @@
 import type { DerivedValue } from "../core/derived-value.js";
+
+/** A value to publish, with the change it waits to show (`delay_on`/`delay_off`), in wall time. */
+export interface PublishedValue {
+  readonly derived: DerivedValue;
+  readonly pending?: { readonly on: boolean; readonly at: Date } | undefined;
+}
 import type { EntityIdentity } from "../core/entity-group.js";
 import type { Rule } from "../core/rule.js";
 import { discoveryConfig, stateMessages, type AddonInfo, type Message } from "./discovery-payloads.js";
@@ -28,6 +34,8 @@ export class EntityPublisher {
   private readonly announced = new Set<string>();
   /** The latest state messages of each entity, republished after a reconnect or a birth message. */
   private readonly latest = new Map<string, readonly Message[]>();
+  /** What the broker holds for each state topic, as far as this run has published it. */
+  private readonly retained = new Map<string, string>();
 
   constructor(private readonly options: EntityPublisherOptions) {
     this.rules = new Map(options.rules.map((rule) => [rule.key, rule]));
@@ -40,15 +48,23 @@ export class EntityPublisher {
     await this.send([...this.latest.values()].flat());
   }
 
-  async publishDerived(values: readonly DerivedValue[]): Promise<void> {
+  /**
+   * Publishes what changed: a state, attributes or availability equal to what the broker already
+   * holds (retained) is not sent again, so Home Assistant's recorder gets a row per real change.
+   */
+  async publishDerived(values: readonly PublishedValue[]): Promise<void> {
     const configs: Message[] = [];
     const states: Message[] = [];
-    for (const derived of values) {
+    for (const { derived, pending } of values) {
       const rule = this.ruleOf(derived.identity);
       if (!this.announced.has(derived.identity.entityKey)) configs.push(this.configOf(derived.identity));
-      const messages = stateMessages(this.options.layout, rule, derived);
+      const messages = stateMessages(this.options.layout, rule, derived, pending);
       this.latest.set(derived.identity.entityKey, messages);
-      states.push(...messages);
+      for (const message of messages) {
+        if (this.retained.get(message.topic) === message.payload) continue;
+        this.retained.set(message.topic, message.payload);
+        states.push(message);
+      }
     }
     await this.send(configs);
     await this.send(states);
@@ -64,6 +80,7 @@ export class EntityPublisher {
       (identity) => this.latest.has(identity.entityKey) || this.announced.has(identity.entityKey),
     );
     for (const identity of shown) {
+      for (const message of this.latest.get(identity.entityKey) ?? []) this.retained.delete(message.topic);
       this.latest.delete(identity.entityKey);
       this.announced.delete(identity.entityKey);
     }

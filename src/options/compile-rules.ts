@@ -17,6 +17,8 @@ import {
 import type { Options, RuleOptions } from "./schema.js";
 
 const DEFAULT_ON_VALUE = "ON";
+/** Numeric rules on change: at most one publish per entity in this many seconds, unless set. */
+export const DEFAULT_MIN_INTERVAL_S = 10;
 
 /**
  * Turns validated rule options into the core's rules, catching here every rule Home Assistant
@@ -146,6 +148,14 @@ function compileRule(
       );
   }
 
+  for (const field of ["delay_on", "delay_off"] as const) {
+    if (options[field] !== undefined && !isBinaryFunction(fn))
+      report(field, `${fn} does not make a binary sensor; delays are for all, any and none`);
+  }
+  const update = options.update ?? (comparesOnValue ? "change" : "interval");
+  if (options.min_interval !== undefined && update !== "change")
+    report("min_interval", "applies to rules with update: change; this rule is published at its interval");
+
   if (problemCount > 0 || !filters.ok || availability === undefined) return undefined;
   const deviceClass = options.device_class?.toLowerCase();
   return {
@@ -179,6 +189,11 @@ function compileRule(
     // under temperature_delta read differences, which convert by scale only.
     readsDifferences: deviceClass === "temperature_delta" && fn !== "range" && fn !== "stdev",
     availability,
+    update,
+    // A busy power meter on change must not flood the broker, nor Home Assistant's recorder.
+    minIntervalMs: (options.min_interval ?? (comparesOnValue ? 0 : DEFAULT_MIN_INTERVAL_S)) * 1000,
+    delayOnMs: (options.delay_on ?? 0) * 1000,
+    delayOffMs: (options.delay_off ?? 0) * 1000,
     presentation: {
       unit: options.unit,
       // Home Assistant's device classes are lower case; "Temperature" means temperature.

@@ -36,6 +36,10 @@ export const ruleOptionsSchema = z.strictObject({
   min_value: z.number().optional(),
   max_value: z.number().optional(),
   availability: z.string().trim().min(1).optional(),
+  update: z.enum(["change", "interval"]).optional(),
+  min_interval: seconds(0, 86_400).optional(),
+  delay_on: seconds(0, 86_400).optional(),
+  delay_off: seconds(0, 86_400).optional(),
 });
 
 export const mqttOptionsSchema = z.strictObject({

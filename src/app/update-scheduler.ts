@@ -1,0 +1,117 @@
+import type { DerivedValue } from "../core/derived-value.js";
+import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
+import type { ReadingsStore } from "../core/readings-store.js";
+import type { Rule } from "../core/rule.js";
+
+/**
+ * How long a burst of messages is gathered before the entities it changed are recomputed: short
+ * enough for "a window opened → heating off" within a second, long enough that 1,000 changes in
+ * 100 ms make a handful of publishes.
+ */
+export const COALESCE_MS = 100;
+
+export interface UpdateSchedulerOptions {
+  readonly store: ReadingsStore;
+  readonly rules: readonly Rule[];
+  /** The monotonic clock. */
+  readonly now: () => number;
+  /** Publishes what the policy decided to show; never rejects. */
+  readonly publish: (outputs: readonly EntityOutput[]) => Promise<void>;
+}
+
+/**
+ * Decides *when* entities are recomputed outside the read interval: soon after a message changed
+ * an `update: change` entity's inputs, when a debounced change falls due, when a held-back numeric
+ * entity may be published again, and when a counted reading goes stale. Evaluation (the store)
+ * decides what the values are; the policy decides what is shown.
+ */
+export class UpdateScheduler {
+  private readonly policy = new OutputPolicy();
+  private readonly rules: ReadonlyMap<string, Rule>;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  /** Entities to compute again by themselves, and when; one timer serves the earliest. */
+  private readonly wakes = new Map<string, number>();
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimerAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+
+  constructor(private readonly options: UpdateSchedulerOptions) {
+    this.rules = new Map(options.rules.map((rule) => [rule.key, rule]));
+  }
+
+  /** After a message: a flush soon, if it changed an entity's inputs. Cheap enough for every message. */
+  poke(): void {
+    if (this.flushTimer !== undefined || this.stopped || !this.options.store.hasChanges) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, COALESCE_MS);
+  }
+
+  /** Values computed at a read time, or by a flush: decided and published. */
+  async show(values: readonly DerivedValue[], trigger: Trigger): Promise<void> {
+    const now = this.options.now();
+    const outputs: EntityOutput[] = [];
+    for (const value of values) {
+      const rule = this.rules.get(value.identity.ruleKey);
+      if (rule === undefined) continue;
+      const { output, wakeAt } = this.policy.decide(value, rule, now, trigger);
+      if (output !== undefined) outputs.push(output);
+      // Staleness of a reading is applied at once only for rules on change; the others wait for their read.
+      const wanted = wakeAt !== undefined && (rule.update === "change" || output?.pending !== undefined);
+      if (wanted) this.wakes.set(value.identity.entityKey, wakeAt);
+      else this.wakes.delete(value.identity.entityKey);
+    }
+    this.armWakeTimer();
+    if (outputs.length > 0) await this.options.publish(outputs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.wakeTimer);
+  }
+
+  private async flush(): Promise<void> {
+    // One flush at a time: a burst that arrives while publishing is gathered for the next.
+    if (this.flushing !== undefined) {
+      await this.flushing;
+      this.poke();
+      return;
+    }
+    const run = async () => {
+      const { values } = this.options.store.readChanged(this.options.now());
+      await this.show(values, "change");
+    };
+    this.flushing = run().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+    this.poke();
+  }
+
+  private armWakeTimer(): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const at of this.wakes.values()) earliest = Math.min(earliest, at);
+    if (earliest === this.wakeTimerAt || this.stopped) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimerAt = earliest;
+    if (!Number.isFinite(earliest)) return;
+    const delay = Math.max(0, earliest - this.options.now());
+    // setTimeout holds at most 2^31-1 ms; a later wake is re-armed when this one fires.
+    this.wakeTimer = setTimeout(() => this.wake(), Math.min(delay, 2_147_483_647));
+  }
+
+  private wake(): void {
+    this.wakeTimerAt = Number.POSITIVE_INFINITY;
+    const now = this.options.now();
+    for (const [entityKey, at] of this.wakes) {
+      if (at > now) continue;
+      this.wakes.delete(entityKey);
+      this.options.store.markEntityChanged(entityKey);
+    }
+    this.armWakeTimer();
+    void this.flush();
+  }
+}
