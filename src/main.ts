@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startAddon } from "./app/addon.js";
+import { startAddon, type RunningAddon } from "./app/addon.js";
+import { connectionProblem, UNHEALTHY_AFTER_MS } from "./app/health.js";
 import { resolveBroker } from "./app/resolve-broker.js";
 import { createLogger } from "./logging/logger.js";
+import { DEFAULT_CONNECTION_TIMING } from "./mqtt/broker-connection.js";
 import { loadOptionsFile } from "./options/load-options-file.js";
-import { startHeartbeat } from "./persistence/heartbeat.js";
+import { DEFAULT_HEARTBEAT_PATH, HEARTBEAT_INTERVAL_MS, startHeartbeat } from "./persistence/heartbeat.js";
 
 /** A stop must finish well within the Supervisor's grace period, `offline` published or not. */
 const STOP_DEADLINE_MS = 4_000;
@@ -16,10 +18,20 @@ async function main(): Promise<void> {
     options: {
       options: { type: "string", default: "/data/options.json" },
       "data-dir": { type: "string", default: "/data" },
+      "heartbeat-file": { type: "string", default: DEFAULT_HEARTBEAT_PATH },
+      // Not for users, so not in the README: the tests shorten the waits of a broker outage to
+      // seconds. How long offline before asking the Supervisor again, before reporting
+      // unhealthy, and how often the heartbeat is written.
+      "refresh-after-ms": { type: "string", default: String(DEFAULT_CONNECTION_TIMING.refreshAfterMs) },
+      "unhealthy-after-ms": { type: "string", default: String(UNHEALTHY_AFTER_MS) },
+      "heartbeat-interval-ms": { type: "string", default: String(HEARTBEAT_INTERVAL_MS) },
     },
   });
   const optionsPath = values.options;
   const dataDir = values["data-dir"];
+  const refreshAfterMs = milliseconds(values["refresh-after-ms"], "--refresh-after-ms");
+  const unhealthyAfterMs = milliseconds(values["unhealthy-after-ms"], "--unhealthy-after-ms");
+  const heartbeatIntervalMs = milliseconds(values["heartbeat-interval-ms"], "--heartbeat-interval-ms");
   const version = packageVersion();
 
   const loaded = await loadOptionsFile(optionsPath);
@@ -38,7 +50,16 @@ async function main(): Promise<void> {
     `MQTT Aggregator ${version} starting with ${settings.rules.length} rule${settings.rules.length === 1 ? "" : "s"}`,
   );
 
-  const stopHeartbeat = startHeartbeat(dataDir);
+  // Until the add-on runs, the time since start is the time without a broker.
+  const startedAt = performance.now();
+  let running: RunningAddon | undefined;
+  const stopHeartbeat = startHeartbeat({
+    path: values["heartbeat-file"],
+    intervalMs: heartbeatIntervalMs,
+    log,
+    problem: () =>
+      connectionProblem(running?.offlineForMs() ?? performance.now() - startedAt, unhealthyAfterMs),
+  });
   const starting = new AbortController();
   const startup = (async () => {
     const broker = await resolveBroker(
@@ -47,7 +68,16 @@ async function main(): Promise<void> {
       log,
       starting.signal,
     );
-    return startAddon({ settings, broker, dataDir, log, addon: { version, supportUrl: SUPPORT_URL } });
+    running = await startAddon({
+      settings,
+      broker: broker.address,
+      brokerSource: broker.source,
+      connectionTiming: { refreshAfterMs },
+      dataDir,
+      log,
+      addon: { version, supportUrl: SUPPORT_URL },
+    });
+    return running;
   })();
 
   let stopping = false;
@@ -80,6 +110,13 @@ async function main(): Promise<void> {
     if (starting.signal.aborted) return;
     throw error;
   }
+}
+
+function milliseconds(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${flag} takes a positive whole number, not ${text}`);
+  return value;
 }
 
 function packageVersion(): string {

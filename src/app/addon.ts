@@ -12,7 +12,12 @@ import {
 } from "../homeassistant/entity-topics.js";
 import { staleEntityTopics } from "../homeassistant/stale-entities.js";
 import type { Logger } from "../logging/logger.js";
-import { BrokerConnection, type BrokerAddress } from "../mqtt/broker-connection.js";
+import {
+  BrokerConnection,
+  type AddressSource,
+  type BrokerAddress,
+  type ConnectionTiming,
+} from "../mqtt/broker-connection.js";
 import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
 import { ingestMessage } from "./message-intake.js";
@@ -25,6 +30,9 @@ const RETAINED_LONGEST_MS = 3_000;
 export interface AddonDependencies {
   readonly settings: Settings;
   readonly broker: BrokerAddress;
+  /** Where the broker's address came from, to ask again when it stops working (the Supervisor). */
+  readonly brokerSource?: AddressSource | undefined;
+  readonly connectionTiming?: Partial<ConnectionTiming> | undefined;
   readonly dataDir: string;
   readonly log: Logger;
   readonly addon: AddonInfo;
@@ -37,6 +45,8 @@ export interface RunningAddon {
   stop(): Promise<void>;
   /** Reads every rule now and publishes the results (the demo and tests use it). */
   readNow(): Promise<void>;
+  /** How long the add-on has been without a working broker connection; 0 while it has one. */
+  offlineForMs(): number;
   readonly store: ReadingsStore;
 }
 
@@ -73,6 +83,8 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   const connection = new BrokerConnection({
     address: deps.broker,
+    addressSource: deps.brokerSource,
+    timing: deps.connectionTiming,
     clientId: `mqtt_aggregator_${randomBytes(4).toString("hex")}`,
     statusTopic: statusTopic(layout),
     log,
@@ -174,6 +186,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   return {
     store,
     readNow: () => read(),
+    offlineForMs: () => connection.offlineForMs(),
     async stop() {
       stopReads();
       clearTimeout(birthTimer);
