@@ -78,7 +78,10 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   /** Discovery configs on the broker at start-up, while they are being collected. */
   let retainedConfigs: Set<string> | undefined;
   let lastRetainedAt = 0;
-  let cleanupStarted = false;
+  /** Set once the stale-entity cleanup has run to its end on one connection: once per start is enough. */
+  let cleanupDone = false;
+  /** The cleanup under way: a reconnect waits for it to notice that its connection is gone. */
+  let cleanupRun: Promise<unknown> | undefined;
   let birthTimer: NodeJS.Timeout | undefined;
 
   const connection = new BrokerConnection({
@@ -106,15 +109,11 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       if (tracing) log.trace(`Received ${topic} (${payload.length} bytes)`);
       ingestMessage(store, topic, payload, now());
     },
-    onConnected: async () => {
+    onConnected: async (lost) => {
       const filters = subscriptionsOf(settings.rules);
       await connection.subscribe([birthTopic, ...filters]);
       log.info(`Listening to ${filters.length} topic filter${filters.length === 1 ? "" : "s"}`);
-      // Once per start, and never twice at a time: a reconnect can land while it still runs.
-      if (!cleanupStarted) {
-        cleanupStarted = true;
-        await removeStaleEntities();
-      }
+      await removeStaleEntitiesOnce(lost);
       await publisher.announce(store.entities());
       if (publishRestored) {
         publishRestored = false;
@@ -129,22 +128,48 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     publish: (topic, payload, options) => connection.publish(topic, payload, options),
   });
 
-  async function removeStaleEntities(): Promise<void> {
+  /**
+   * Once per start, on the first connection that stays up through it; never twice at a time,
+   * since a reconnect can land while it still runs.
+   */
+  async function removeStaleEntitiesOnce(lost: AbortSignal): Promise<void> {
+    await cleanupRun;
+    if (cleanupDone || lost.aborted) return;
+    const run = removeStaleEntities(lost);
+    cleanupRun = run.catch(() => undefined);
+    cleanupDone = await run;
+  }
+
+  /** Returns whether it ran to its end; a connection lost on the way leaves it to the next one. */
+  async function removeStaleEntities(lost: AbortSignal): Promise<boolean> {
     const collected = new Set<string>();
     retainedConfigs = collected;
     lastRetainedAt = Date.now();
-    await connection.subscribe([configsFilter]);
-    const started = Date.now();
-    // Retained messages follow the subscription at once; stop listening when they stop coming.
-    while (Date.now() - lastRetainedAt < RETAINED_QUIET_MS && Date.now() - started < RETAINED_LONGEST_MS) {
-      await sleep(100);
+    try {
+      await connection.subscribe([configsFilter]);
+      const started = Date.now();
+      // Retained messages follow the subscription at once; stop listening when they stop coming.
+      while (
+        !lost.aborted &&
+        Date.now() - lastRetainedAt < RETAINED_QUIET_MS &&
+        Date.now() - started < RETAINED_LONGEST_MS
+      ) {
+        await sleep(100);
+      }
+    } finally {
+      retainedConfigs = undefined;
     }
-    retainedConfigs = undefined;
+    // A lost connection may have cut the retained configs short: deciding now could miss some.
+    if (lost.aborted) return false;
     await connection.unsubscribe([configsFilter]);
     const stale = staleEntityTopics(layout, [...collected], settings.rules);
-    if (stale.length === 0) return;
-    await publisher.clear(stale.flat());
-    log.info(`Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists`);
+    if (stale.length > 0) await publisher.clear(stale.flat());
+    if (isAborted(lost)) return false;
+    if (stale.length > 0)
+      log.info(
+        `Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists`,
+      );
+    return true;
   }
 
   function onBirth(): void {
@@ -241,6 +266,11 @@ async function saveReadings(
       `Cannot save the readings to ${stateFile.path}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/** Read through a call: the connection can drop while something is awaited. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }
 
 function sleep(ms: number): Promise<void> {
