@@ -26,6 +26,8 @@ import { scheduleReads } from "./read-schedule.js";
 /** How long to listen for retained discovery configs before deciding which entities are stale. */
 const RETAINED_QUIET_MS = 500;
 const RETAINED_LONGEST_MS = 3_000;
+/** Home Assistant's births are answered after a random pause, but never later than this after the first of a burst. */
+const BIRTH_LONGEST_WAIT_MS = 5_000;
 
 export interface AddonDependencies {
   readonly settings: Settings;
@@ -83,6 +85,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   /** The cleanup under way: a reconnect waits for it to notice that its connection is gone. */
   let cleanupRun: Promise<unknown> | undefined;
   let birthTimer: NodeJS.Timeout | undefined;
+  let birthBurstStartedAt: number | undefined;
 
   const connection = new BrokerConnection({
     address: deps.broker,
@@ -173,14 +176,20 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   }
 
   function onBirth(): void {
-    // Home Assistant restarted; spread the republishing of many add-ons over a few seconds.
+    // Home Assistant restarted; spread the republishing of many add-ons over a few seconds. Births
+    // that keep coming (Home Assistant restarting in a loop) must not postpone it for ever.
+    const at = performance.now();
+    birthBurstStartedAt ??= at;
+    const pauseMs = 500 + Math.floor(random() * 2_000);
+    const waitMs = Math.min(pauseMs, birthBurstStartedAt + BIRTH_LONGEST_WAIT_MS - at);
     clearTimeout(birthTimer);
     birthTimer = setTimeout(
       () => {
+        birthBurstStartedAt = undefined;
         log.info("Home Assistant restarted; publishing the entities again");
         void publisher.announce(store.entities());
       },
-      500 + Math.floor(random() * 2_000),
+      Math.max(0, waitMs),
     );
   }
 

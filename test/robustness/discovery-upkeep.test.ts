@@ -88,3 +88,25 @@ describe(`stale-entity cleanup (${kind})`, () => {
     expect(program.lines.filter((line) => line.text.includes("Removed"))).toHaveLength(1);
   });
 });
+
+describe(`Home Assistant's births (${kind})`, () => {
+  it("are answered within a few seconds even while they keep coming every 400 ms", async () => {
+    const target = await broker();
+    const homeAssistant = await client(target);
+    const configs = await collect(homeAssistant, KEPT_CONFIG);
+    const program = await startProgram({ options: optionsFor(target) });
+    await program.waitForLine(/INFO: Listening to 1 topic filter/, 8_000);
+    await configs.waitFor(() => true, 8_000);
+    await sleep(300);
+    const announcedAtStart = configs.messages.length;
+
+    // Home Assistant restarting in a loop: a birth every 400 ms, all through the wait.
+    const birthing = setInterval(() => {
+      homeAssistant.publish("homeassistant/status", "online", { qos: 0 });
+    }, 400);
+    cleanups.push(() => stopTimer(birthing));
+    await configs.waitFor((message) => configs.messages.indexOf(message) >= announcedAtStart, 9_000);
+    clearInterval(birthing);
+    await program.waitForLine(/INFO: Home Assistant restarted; publishing the entities again/, 1_000);
+  });
+});
