@@ -68,7 +68,7 @@ function firstConnectionOnly(
   return (packet, connection) => (connection === 1 ? answer(packet) : grantAll(packet));
 }
 
-describe("a malformed SUBACK", () => {
+describe("the SUBACK of a faulty broker", () => {
   it.each([
     [
       "with fewer return codes than subscriptions",
@@ -95,7 +95,18 @@ describe("a malformed SUBACK", () => {
     expectAliveWithoutStackTrace(program);
   });
 
-  it("that refuses a subscription (0x80): logged, the program stays connected and keeps publishing", async () => {
+  it("never coming: after 10 s, logged, then the program reconnects and listens", async () => {
+    const { broker, program } = await programAgainst({ suback: firstConnectionOnly(() => undefined) });
+    await program.waitForLine(
+      /ERROR: The MQTT broker broke the protocol \(no answer to SUBSCRIBE within 10 s\); reconnecting$/,
+      15_000,
+    );
+    await broker.waitFor(({ connection, packet }) => connection === 2 && packet.cmd === "connect", 8_000);
+    await program.waitForLine(/Listening to 1 topic filter/, 8_000);
+    expectAliveWithoutStackTrace(program);
+  });
+
+  it("refusing a subscription (0x80): logged, the program stays connected and keeps publishing", async () => {
     const { broker, program } = await programAgainst({
       suback: (packet) =>
         mqttPacket.generate({
