@@ -20,9 +20,10 @@ async function main(): Promise<void> {
       "data-dir": { type: "string", default: "/data" },
       "heartbeat-file": { type: "string", default: DEFAULT_HEARTBEAT_PATH },
       // Not for users, so not in the README: the tests shorten the waits of a broker outage to
-      // seconds. How long offline before asking the Supervisor again, before reporting
-      // unhealthy, and how often the heartbeat is written.
+      // seconds. How long offline before asking the Supervisor again, without any PUBACK before
+      // reconnecting, offline before reporting unhealthy, and how often the heartbeat is written.
       "refresh-after-ms": { type: "string", default: String(DEFAULT_CONNECTION_TIMING.refreshAfterMs) },
+      "ack-timeout-ms": { type: "string", default: String(DEFAULT_CONNECTION_TIMING.ackTimeoutMs) },
       "unhealthy-after-ms": { type: "string", default: String(UNHEALTHY_AFTER_MS) },
       "heartbeat-interval-ms": { type: "string", default: String(HEARTBEAT_INTERVAL_MS) },
     },
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
   const optionsPath = values.options;
   const dataDir = values["data-dir"];
   const refreshAfterMs = milliseconds(values["refresh-after-ms"], "--refresh-after-ms");
+  const ackTimeoutMs = milliseconds(values["ack-timeout-ms"], "--ack-timeout-ms");
   const unhealthyAfterMs = milliseconds(values["unhealthy-after-ms"], "--unhealthy-after-ms");
   const heartbeatIntervalMs = milliseconds(values["heartbeat-interval-ms"], "--heartbeat-interval-ms");
   const version = packageVersion();
@@ -72,7 +74,7 @@ async function main(): Promise<void> {
       settings,
       broker: broker.address,
       brokerSource: broker.source,
-      connectionTiming: { refreshAfterMs },
+      connectionTiming: { refreshAfterMs, ackTimeoutMs },
       dataDir,
       log,
       addon: { version, supportUrl: SUPPORT_URL },

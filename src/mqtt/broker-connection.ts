@@ -31,11 +31,14 @@ export interface ConnectionTiming {
   readonly refreshAfterMs: number;
   /** A broker that takes longer to answer a SUBSCRIBE or UNSUBSCRIBE is treated as broken: reconnect. */
   readonly replyTimeoutMs: number;
+  /** A broker that acknowledges none of the waiting QoS 1 messages for this long is treated as broken. */
+  readonly ackTimeoutMs: number;
 }
 
 export const DEFAULT_CONNECTION_TIMING: ConnectionTiming = {
   refreshAfterMs: 120_000,
   replyTimeoutMs: 10_000,
+  ackTimeoutMs: 60_000,
 };
 
 export interface BrokerConnectionOptions {
@@ -114,6 +117,10 @@ export class BrokerConnection {
   private refreshTimer: NodeJS.Timeout | undefined;
   private refreshing = false;
   private toldOfLongOutage = false;
+  /** QoS 1 messages handed to the current client and not acknowledged yet. */
+  private unacknowledged = 0;
+  /** Since when messages wait and the broker has acknowledged none of them (monotonic ms). */
+  private ackAwaitedSince: number | undefined;
 
   constructor(private readonly options: BrokerConnectionOptions) {
     this.timing = { ...DEFAULT_CONNECTION_TIMING, ...options.timing };
@@ -171,8 +178,13 @@ export class BrokerConnection {
    */
   publish(topic: string, payload: string, options: { retain: boolean; qos: 0 | 1 }): Promise<boolean> {
     const client = this.client;
-    if (!client.connected) return Promise.resolve(false);
+    if (!client.connected || this.acknowledgementsWithheld()) return Promise.resolve(false);
+    if (options.qos === 1) {
+      this.unacknowledged += 1;
+      this.ackAwaitedSince ??= performance.now();
+    }
     client.publish(topic, payload, options, (error) => {
+      if (options.qos === 1 && client === this.client) this.acknowledged();
       if (error instanceof Error) this.publishFailed(client, topic, error);
     });
     return Promise.resolve(true);
@@ -248,6 +260,8 @@ export class BrokerConnection {
         : `Reconnected to the MQTT broker at ${address}`,
     );
     this.state = "connected";
+    // Messages still waiting from the previous connection are sent again: their clock starts anew.
+    if (this.unacknowledged > 0) this.ackAwaitedSince = performance.now();
     this.session?.abort();
     const session = new AbortController();
     this.session = session;
@@ -377,14 +391,49 @@ export class BrokerConnection {
           ? `${capitalized(source.name)} now names the MQTT broker at ${describeAddress(next)}; connecting to it`
           : `${capitalized(source.name)} gives a new login for the MQTT broker at ${describeAddress(next)}; reconnecting`,
       );
-      const previous = this.client;
-      this.address = next;
       this.lastProblem = "";
-      this.client = this.connect(next);
-      previous.end(true);
+      this.replaceClient(next);
     } finally {
       this.refreshing = false;
     }
+  }
+
+  private acknowledged(): void {
+    this.unacknowledged = Math.max(0, this.unacknowledged - 1);
+    this.ackAwaitedSince = this.unacknowledged === 0 ? undefined : performance.now();
+  }
+
+  /**
+   * A broker that answers pings but acknowledges nothing is broken, and MQTT.js would keep every
+   * message for it: start over with a fresh client, which also lets go of them.
+   */
+  private acknowledgementsWithheld(): boolean {
+    const since = this.ackAwaitedSince;
+    if (since === undefined || performance.now() - since < this.timing.ackTimeoutMs) return false;
+    const problem = `The MQTT broker acknowledged none of ${this.unacknowledged} messages for ${Math.round(this.timing.ackTimeoutMs / 1000)} s`;
+    if (problem !== this.lastProblem) {
+      this.lastProblem = problem;
+      this.options.log.error(`${problem}; reconnecting`);
+    }
+    this.replaceClient(this.address);
+    return true;
+  }
+
+  /** A fresh MQTT.js client in place of the current one, whose events are ignored from now on. */
+  private replaceClient(address: BrokerAddress): void {
+    const previous = this.client;
+    this.session?.abort();
+    this.address = address;
+    this.unacknowledged = 0;
+    this.ackAwaitedSince = undefined;
+    this.client = this.connect(address);
+    previous.end(true);
+    // What closed() does for the current client: the replaced one's close is not heard.
+    if (this.offlineSince === undefined) {
+      this.offlineSince = performance.now();
+      this.armRefresh();
+    }
+    if (this.state === "connected") this.state = "lost";
   }
 
   private waitingForBroker(): boolean {

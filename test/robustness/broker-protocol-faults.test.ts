@@ -33,7 +33,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function programAgainst(script: FakeBrokerScript, extra: Record<string, unknown> = {}) {
+async function programAgainst(script: FakeBrokerScript, args: readonly string[] = []) {
   const broker = await startFakeMqttBroker(script);
   cleanups.push(() => broker.close());
   const program = await startProgram({
@@ -43,8 +43,8 @@ async function programAgainst(script: FakeBrokerScript, extra: Record<string, un
       read_interval: 1,
       rules: [RULE],
       mqtt: { host: broker.host, port: broker.port },
-      ...extra,
     },
+    args,
   });
   return { broker, program };
 }
@@ -156,6 +156,23 @@ describe("a broker that answers pings but withholds every PUBACK", () => {
     };
     expect(saved.readings.map((reading) => reading.topic)).toEqual(["home/tele/t1/livingroom/SENSOR"]);
     expect(broker.received.filter(({ packet }) => packet.cmd === "connect")).toHaveLength(1);
+    expectAliveWithoutStackTrace(program);
+  });
+
+  it("is left for a fresh connection once it has acknowledged nothing for a minute", async () => {
+    // A minute is a second and a half here.
+    const { broker, program } = await programAgainst({ puback: false }, ["--ack-timeout-ms", "1500"]);
+    await program.waitForLine(
+      /ERROR: The MQTT broker acknowledged none of \d+ messages for 2 s; reconnecting$/,
+      10_000,
+    );
+    await broker.waitFor(({ connection, packet }) => connection === 2 && packet.cmd === "connect", 8_000);
+    await program.waitForLine(/INFO: Reconnected to the MQTT broker/, 8_000);
+    await broker.waitFor(
+      ({ connection, packet }) =>
+        connection === 2 && packet.cmd === "publish" && packet.topic === ATTRIBUTES_TOPIC,
+      8_000,
+    );
     expectAliveWithoutStackTrace(program);
   });
 });
