@@ -104,7 +104,7 @@ function messageOf(error: unknown): string {
 export class BrokerConnection {
   private readonly timing: ConnectionTiming;
   private address: BrokerAddress;
-  /** Replaced when the address changes; events of an earlier client are ignored. */
+  /** Replaced when the address changes or the broker stops acknowledging; an earlier client's events are ignored. */
   private client: MqttClient;
   private state: "connecting" | "connected" | "lost" | "refused" = "connecting";
   /** Aborted when the current connection ends. */
@@ -174,7 +174,8 @@ export class BrokerConnection {
    * Hands the message to the connection and resolves at once: `true` when connected, `false`
    * when offline (the message is dropped; the next connection republishes). It never waits for
    * the broker's acknowledgement, so a broker that withholds PUBACKs cannot hold up reads and
-   * saves; a message lost with its connection is republished by the next one.
+   * saves (one that acknowledges nothing for `ackTimeoutMs` gets a fresh connection); a message
+   * lost with its connection is republished by the next one.
    */
   publish(topic: string, payload: string, options: { retain: boolean; qos: 0 | 1 }): Promise<boolean> {
     const client = this.client;
