@@ -31,10 +31,12 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY rootfs /
 
-# The program touches /data/heartbeat at least every 30 s while it runs, connected or retrying;
-# a heartbeat older than 2 minutes (or none) means it hangs.
+# The program rewrites /run/mqtt-aggregator/heartbeat every 30 s while it runs (outside /data, so
+# that a full or read-only data folder does not fail the check): "healthy …", or "unhealthy …" after
+# 5 minutes without a working broker connection. Unhealthy, older than 2 minutes (it hangs) or
+# missing fails the check; three failures in a row and the Supervisor's watchdog restarts the add-on.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s --retries=3 \
-    CMD find /data/heartbeat -mmin -2 2>/dev/null | grep -q . || exit 1
+    CMD grep -qs '^healthy ' /run/mqtt-aggregator/heartbeat && find /run/mqtt-aggregator/heartbeat -mmin -2 2>/dev/null | grep -q . || exit 1
 
 ARG BUILD_ARCH
 ARG BUILD_VERSION

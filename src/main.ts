@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { startHeartbeat } from "./persistence/heartbeat.js";
+import { connectionProblem, UNHEALTHY_AFTER_MS } from "./app/health.js";
+import { DEFAULT_HEARTBEAT_PATH, HEARTBEAT_INTERVAL_MS, startHeartbeat } from "./persistence/heartbeat.js";
 
 /** A stop must finish well within the Supervisor's grace period, `offline` published or not. */
 const STOP_DEADLINE_MS = 4_000;
@@ -25,10 +26,20 @@ async function main(): Promise<void> {
     options: {
       options: { type: "string", default: "/data/options.json" },
       "data-dir": { type: "string", default: "/data" },
+      "heartbeat-file": { type: "string", default: DEFAULT_HEARTBEAT_PATH },
+      // Not for users, so not in the README: the tests shorten the waits of a broker outage to
+      // seconds. How long offline before asking the Supervisor again, without any PUBACK before
+      // reconnecting, offline before reporting unhealthy, and how often the heartbeat is written.
+      "refresh-after-ms": { type: "string" },
+      "ack-timeout-ms": { type: "string" },
+      "unhealthy-after-ms": { type: "string", default: String(UNHEALTHY_AFTER_MS) },
+      "heartbeat-interval-ms": { type: "string", default: String(HEARTBEAT_INTERVAL_MS) },
     },
   });
   const optionsPath = values.options;
   const dataDir = values["data-dir"];
+  const unhealthyAfterMs = milliseconds(values["unhealthy-after-ms"], "--unhealthy-after-ms");
+  const heartbeatIntervalMs = milliseconds(values["heartbeat-interval-ms"], "--heartbeat-interval-ms");
   const version = packageVersion();
 
   const { createLogger, setLogLevel } = await import("./logging/logger.js");
@@ -46,11 +57,23 @@ async function main(): Promise<void> {
   if (earlyStop !== undefined) stopNow(earlyStop);
   onStopRequest = stopNow;
 
-  const [{ loadOptionsFile }, { resolveBroker }, { startAddon }] = await Promise.all([
-    import("./options/load-options-file.js"),
-    import("./app/resolve-broker.js"),
-    import("./app/addon.js"),
-  ]);
+  const [{ loadOptionsFile }, { resolveBroker }, { startAddon }, { DEFAULT_CONNECTION_TIMING }] =
+    await Promise.all([
+      import("./options/load-options-file.js"),
+      import("./app/resolve-broker.js"),
+      import("./app/addon.js"),
+      import("./mqtt/broker-connection.js"),
+    ]);
+  const connectionTiming = {
+    refreshAfterMs: milliseconds(
+      values["refresh-after-ms"] ?? String(DEFAULT_CONNECTION_TIMING.refreshAfterMs),
+      "--refresh-after-ms",
+    ),
+    ackTimeoutMs: milliseconds(
+      values["ack-timeout-ms"] ?? String(DEFAULT_CONNECTION_TIMING.ackTimeoutMs),
+      "--ack-timeout-ms",
+    ),
+  };
   const loaded = await loadOptionsFile(optionsPath);
   if (!loaded.ok) {
     log.error(
@@ -66,7 +89,16 @@ async function main(): Promise<void> {
     `MQTT Aggregator ${version} starting with ${settings.rules.length} rule${settings.rules.length === 1 ? "" : "s"}`,
   );
 
-  const stopHeartbeat = startHeartbeat(dataDir);
+  // Until the add-on runs, the time since start is the time without a broker.
+  const startedAt = performance.now();
+  let running: { offlineForMs(): number } | undefined;
+  const stopHeartbeat = startHeartbeat({
+    path: values["heartbeat-file"],
+    intervalMs: heartbeatIntervalMs,
+    log,
+    problem: () =>
+      connectionProblem(running?.offlineForMs() ?? performance.now() - startedAt, unhealthyAfterMs),
+  });
   const starting = new AbortController();
   const startup = (async () => {
     const broker = await resolveBroker(
@@ -75,7 +107,17 @@ async function main(): Promise<void> {
       log,
       starting.signal,
     );
-    return startAddon({ settings, broker, dataDir, log, addon: { version, supportUrl: SUPPORT_URL } });
+    const addon = await startAddon({
+      settings,
+      broker: broker.address,
+      brokerSource: broker.source,
+      connectionTiming,
+      dataDir,
+      log,
+      addon: { version, supportUrl: SUPPORT_URL },
+    });
+    running = addon;
+    return addon;
   })();
 
   onStopRequest = (signal: string) => {
@@ -105,6 +147,13 @@ async function main(): Promise<void> {
     if (starting.signal.aborted) return;
     throw error;
   }
+}
+
+function milliseconds(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${flag} takes a positive whole number, not ${text}`);
+  return value;
 }
 
 function packageVersion(): string {

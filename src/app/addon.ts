@@ -14,7 +14,12 @@ import {
 } from "../homeassistant/entity-topics.js";
 import { staleEntityTopics } from "../homeassistant/stale-entities.js";
 import type { Logger } from "../logging/logger.js";
-import { BrokerConnection, type BrokerAddress } from "../mqtt/broker-connection.js";
+import {
+  BrokerConnection,
+  type AddressSource,
+  type BrokerAddress,
+  type ConnectionTiming,
+} from "../mqtt/broker-connection.js";
 import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
 import { ingestMessage } from "./message-intake.js";
@@ -24,10 +29,15 @@ import { UpdateScheduler } from "./update-scheduler.js";
 /** How long to listen for retained discovery configs before deciding which entities are stale. */
 const RETAINED_QUIET_MS = 500;
 const RETAINED_LONGEST_MS = 3_000;
+/** Home Assistant's births are answered after a random pause, but never later than this after the first of a burst. */
+const BIRTH_LONGEST_WAIT_MS = 5_000;
 
 export interface AddonDependencies {
   readonly settings: Settings;
   readonly broker: BrokerAddress;
+  /** Where the broker's address came from, to ask again when it stops working (the Supervisor). */
+  readonly brokerSource?: AddressSource | undefined;
+  readonly connectionTiming?: Partial<ConnectionTiming> | undefined;
   readonly dataDir: string;
   readonly log: Logger;
   readonly addon: AddonInfo;
@@ -51,6 +61,8 @@ export interface RunningAddon {
   stop(): Promise<void>;
   /** Reads every rule now and publishes the results (the demo and tests use it). */
   readNow(): Promise<void>;
+  /** How long the add-on has been without a working broker connection; 0 while it has one. */
+  offlineForMs(): number;
   readonly store: ReadingsStore;
 }
 
@@ -87,11 +99,17 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   /** Entity keys with a retained state at start-up: entities that have had a value. */
   let retainedStates: Set<string> | undefined;
   let lastRetainedAt = 0;
-  let cleanupStarted = false;
+  /** Set once the stale-entity cleanup has run to its end on one connection: once per start is enough. */
+  let cleanupDone = false;
+  /** The cleanup under way: a reconnect waits for it to notice that its connection is gone. */
+  let cleanupRun: Promise<unknown> | undefined;
   let birthTimer: NodeJS.Timeout | undefined;
+  let birthBurstStartedAt: number | undefined;
 
   const connection = new BrokerConnection({
     address: deps.broker,
+    addressSource: deps.brokerSource,
+    timing: deps.connectionTiming,
     clientId: `mqtt_aggregator_${randomBytes(4).toString("hex")}`,
     statusTopic: statusTopic(layout),
     log,
@@ -120,15 +138,11 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       ingestMessage(store, topic, payload, now());
       updates.poke();
     },
-    onConnected: async () => {
+    onConnected: async (lost) => {
       const filters = subscriptionsOf(settings.rules);
       await connection.subscribe([birthTopic, ...filters]);
       log.info(`Listening to ${filters.length} topic filter${filters.length === 1 ? "" : "s"}`);
-      // Once per start, and never twice at a time: a reconnect can land while it still runs.
-      if (!cleanupStarted) {
-        cleanupStarted = true;
-        await removeStaleEntities();
-      }
+      await removeStaleEntitiesOnce(lost);
       await publisher.announce(store.entities());
       if (publishRestored) {
         publishRestored = false;
@@ -160,40 +174,70 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       ),
   });
 
-  async function removeStaleEntities(): Promise<void> {
+  /**
+   * Once per start, on the first connection that stays up through it; never twice at a time,
+   * since a reconnect can land while it still runs.
+   */
+  async function removeStaleEntitiesOnce(lost: AbortSignal): Promise<void> {
+    await cleanupRun;
+    if (cleanupDone || lost.aborted) return;
+    const run = removeStaleEntities(lost);
+    cleanupRun = run.catch(() => undefined);
+    cleanupDone = await run;
+  }
+
+  /** Returns whether it ran to its end; a connection lost on the way leaves it to the next one. */
+  async function removeStaleEntities(lost: AbortSignal): Promise<boolean> {
     const collected = new Set<string>();
     const withState = new Set<string>();
     retainedConfigs = collected;
     retainedStates = withState;
     lastRetainedAt = Date.now();
-    await connection.subscribe([configsFilter, statesFilter]);
-    const started = Date.now();
-    // Retained messages follow the subscription at once; stop listening when they stop coming.
-    while (Date.now() - lastRetainedAt < RETAINED_QUIET_MS && Date.now() - started < RETAINED_LONGEST_MS) {
-      await sleep(100);
+    try {
+      await connection.subscribe([configsFilter, statesFilter]);
+      const started = Date.now();
+      // Retained messages follow the subscription at once; stop listening when they stop coming.
+      while (
+        !lost.aborted &&
+        Date.now() - lastRetainedAt < RETAINED_QUIET_MS &&
+        Date.now() - started < RETAINED_LONGEST_MS
+      ) {
+        await sleep(100);
+      }
+    } finally {
+      retainedConfigs = undefined;
+      retainedStates = undefined;
     }
-    retainedConfigs = undefined;
-    retainedStates = undefined;
+    // A lost connection may have cut the retained configs short: deciding now could miss some.
+    if (lost.aborted) return false;
     await connection.unsubscribe([configsFilter, statesFilter]);
     const shown = new Set(store.shownEntityKeys());
     const hadValue = (entityKey: string) => withState.has(entityKey) || shown.has(entityKey);
     const stale = staleEntityTopics(layout, [...collected], settings.rules, hadValue);
-    if (stale.length === 0) return;
-    await publisher.clear(stale.flat());
-    log.info(
-      `Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists or that never had a value`,
-    );
+    if (stale.length > 0) await publisher.clear(stale.flat());
+    if (isAborted(lost)) return false;
+    if (stale.length > 0)
+      log.info(
+        `Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists or that never had a value`,
+      );
+    return true;
   }
 
   function onBirth(): void {
-    // Home Assistant restarted; spread the republishing of many add-ons over a few seconds.
+    // Home Assistant restarted; spread the republishing of many add-ons over a few seconds. Births
+    // that keep coming (Home Assistant restarting in a loop) must not postpone it for ever.
+    const at = performance.now();
+    birthBurstStartedAt ??= at;
+    const pauseMs = 500 + Math.floor(random() * 2_000);
+    const waitMs = Math.min(pauseMs, birthBurstStartedAt + BIRTH_LONGEST_WAIT_MS - at);
     clearTimeout(birthTimer);
     birthTimer = setTimeout(
       () => {
+        birthBurstStartedAt = undefined;
         log.info("Home Assistant restarted; publishing the entities again");
         void publisher.announce(store.entities());
       },
-      500 + Math.floor(random() * 2_000),
+      Math.max(0, waitMs),
     );
   }
 
@@ -235,6 +279,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   return {
     store,
     readNow: () => read(),
+    offlineForMs: () => connection.offlineForMs(),
     async stop() {
       stopReads();
       updates.stop();
@@ -326,6 +371,11 @@ async function saveReadings(
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
+}
+
+/** Read through a call: the connection can drop while something is awaited. */
+function isAborted(signal: AbortSignal): boolean {
+  return signal.aborted;
 }
 
 function sleep(ms: number): Promise<void> {

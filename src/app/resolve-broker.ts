@@ -1,11 +1,17 @@
-import { discoverMqttBroker } from "../supervisor/mqtt-service.js";
-import { describeAddress, type BrokerAddress } from "../mqtt/broker-connection.js";
+import { discoverMqttBroker, fetchMqttService, type MqttBroker } from "../supervisor/mqtt-service.js";
+import { describeAddress, type AddressSource, type BrokerAddress } from "../mqtt/broker-connection.js";
 import type { BrokerOverride } from "../options/settings.js";
 import type { Logger } from "../logging/logger.js";
 
 export interface SupervisorAccess {
   readonly url: string;
   readonly token: string | undefined;
+}
+
+export interface ResolvedBroker {
+  readonly address: BrokerAddress;
+  /** Only for a broker the Supervisor named: one the user set is never swapped for another. */
+  readonly source?: AddressSource;
 }
 
 /**
@@ -17,7 +23,7 @@ export async function resolveBroker(
   supervisor: SupervisorAccess,
   log: Logger,
   signal: AbortSignal,
-): Promise<BrokerAddress> {
+): Promise<ResolvedBroker> {
   if (override.host !== undefined) {
     const tls = override.tls ?? false;
     const address: BrokerAddress = {
@@ -28,12 +34,12 @@ export async function resolveBroker(
       password: override.password,
     };
     log.info(`Using the MQTT broker set in the options: ${describeAddress(address)}`);
-    return address;
+    return { address };
   }
   if (supervisor.token !== undefined && supervisor.token !== "") {
+    const access = { url: supervisor.url, token: supervisor.token };
     const found = await discoverMqttBroker({
-      url: supervisor.url,
-      token: supervisor.token,
+      ...access,
       log: {
         info: (message) => log.info(message),
         warn: (message) => log.warn(message),
@@ -41,13 +47,7 @@ export async function resolveBroker(
       },
       signal,
     });
-    return {
-      host: found.host,
-      port: found.port,
-      tls: found.ssl,
-      username: found.username,
-      password: found.password,
-    };
+    return { address: addressOf(found), source: supervisorSource(access, log, signal) };
   }
   const address: BrokerAddress = {
     host: "localhost",
@@ -57,5 +57,43 @@ export async function resolveBroker(
     password: override.password,
   };
   log.info(`No Supervisor here (SUPERVISOR_TOKEN is not set): using ${describeAddress(address)}`);
-  return address;
+  return { address };
+}
+
+function addressOf(broker: MqttBroker): BrokerAddress {
+  return {
+    host: broker.host,
+    port: broker.port,
+    tls: broker.ssl,
+    username: broker.username,
+    password: broker.password,
+  };
+}
+
+/** One question to the Supervisor per refresh; its problems are logged once per change. */
+function supervisorSource(
+  access: { readonly url: string; readonly token: string },
+  log: Logger,
+  signal: AbortSignal,
+): AddressSource {
+  let lastProblem: string | undefined;
+  return {
+    name: "the Supervisor",
+    async refresh() {
+      if (signal.aborted) return undefined;
+      const result = await fetchMqttService({ ...access, signal }).catch(() => undefined);
+      if (result === undefined) return undefined;
+      if (result.kind === "found") {
+        lastProblem = undefined;
+        return addressOf(result.broker);
+      }
+      if (result.detail !== lastProblem) {
+        lastProblem = result.detail;
+        log.warn(
+          `The Supervisor did not say where the MQTT broker is now (${result.detail}); asking again later`,
+        );
+      }
+      return undefined;
+    },
+  };
 }

@@ -15,15 +15,54 @@ export interface ConnectionLog {
   error(message: string): void;
 }
 
+/**
+ * Where the address came from, when it can be asked again: the Supervisor's MQTT service, whose
+ * broker, port and password change when Mosquitto is reinstalled or another broker add-on takes over.
+ */
+export interface AddressSource {
+  /** For the log: "the Supervisor". */
+  readonly name: string;
+  /** The address as the source gives it now; `undefined` when it has no answer. Never rejects. */
+  refresh(): Promise<BrokerAddress | undefined>;
+}
+
+export interface ConnectionTiming {
+  /** Offline (unreachable or refused) this long: ask the address source again, and again after as long. */
+  readonly refreshAfterMs: number;
+  /** A broker that takes longer to answer a SUBSCRIBE or UNSUBSCRIBE is treated as broken: reconnect. */
+  readonly replyTimeoutMs: number;
+  /** A broker that acknowledges none of the waiting QoS 1 messages for this long is treated as broken. */
+  readonly ackTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_TIMING: ConnectionTiming = {
+  refreshAfterMs: 120_000,
+  replyTimeoutMs: 10_000,
+  ackTimeoutMs: 60_000,
+};
+
 export interface BrokerConnectionOptions {
   readonly address: BrokerAddress;
+  /** Absent when the user set the broker in the options: then only that broker is ever tried. */
+  readonly addressSource?: AddressSource | undefined;
+  readonly timing?: Partial<ConnectionTiming> | undefined;
   readonly clientId: string;
   /** Retained, published by the broker if the add-on vanishes without saying goodbye. */
   readonly statusTopic: string;
   readonly log: ConnectionLog;
-  /** Called after every (re)connection, once `online` is published: subscribe and republish here. */
-  readonly onConnected: () => Promise<void>;
+  /**
+   * Called after every (re)connection, once `online` is sent: subscribe and republish here.
+   * `lost` aborts when this connection ends, so that work tied to it can stop and be redone on
+   * the next one. A {@link BrokerFault} it throws makes the connection start over; anything else
+   * is a bug and is not caught.
+   */
+  readonly onConnected: (lost: AbortSignal) => Promise<void>;
   readonly onMessage: (topic: string, payload: Buffer) => void;
+}
+
+/** The broker did something wrong (or went away) during an operation: reconnecting is the answer. */
+export class BrokerFault extends Error {
+  override readonly name = "BrokerFault";
 }
 
 const FIRST_RETRY_MS = 1_000;
@@ -31,30 +70,155 @@ const LONGEST_RETRY_MS = 30_000;
 export const ONLINE = "online";
 export const OFFLINE = "offline";
 
+/** CONNACK codes that mean "not with these credentials": 4 and 5 in MQTT 3.1.1, 0x86 and 0x87 in MQTT 5. */
+const CREDENTIALS_REFUSED = new Set([4, 5, 0x86, 0x87]);
+/** Errors MQTT.js raises itself when the broker does not answer: the broker is out of reach, not broken. */
+const SILENCE = new Set(["connack timeout", "Keepalive timeout"]);
+
 export function describeAddress(address: BrokerAddress): string {
   const user = address.username === undefined ? "" : ` as ${address.username}`;
   return `${address.tls ? "mqtts" : "mqtt"}://${address.host}:${address.port}${user}`;
 }
 
+function sameAddress(a: BrokerAddress, b: BrokerAddress): boolean {
+  return (
+    a.host === b.host &&
+    a.port === b.port &&
+    a.tls === b.tls &&
+    a.username === b.username &&
+    a.password === b.password
+  );
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
- * The one MQTT.js client of the add-on. It reconnects by itself with a backoff, logs one line
- * per change of state (not one per retry), and never queues publishes while offline: what
- * Home Assistant needs is republished on every connection instead.
+ * The one MQTT connection of the add-on. It reconnects by itself with a backoff, logs one line
+ * per change of state (not one per retry), never queues publishes while offline (what
+ * Home Assistant needs is republished on every connection instead), and never lets a read wait
+ * for the broker's acknowledgements. When the broker refuses the login or stays out of reach,
+ * it asks the address source again and follows it to a new address or password.
  */
 export class BrokerConnection {
-  private readonly client: MqttClient;
+  private readonly timing: ConnectionTiming;
+  private address: BrokerAddress;
+  /** Replaced when the address changes or the broker stops acknowledging; an earlier client's events are ignored. */
+  private client: MqttClient;
   private state: "connecting" | "connected" | "lost" | "refused" = "connecting";
+  /** Aborted when the current connection ends. */
+  private session: AbortController | undefined;
   private lastProblem = "";
+  private lastPublishProblem = "";
   private stopping = false;
+  /** When the add-on last stopped being connected and listening (monotonic ms); undefined while it is. */
+  private offlineSince: number | undefined = performance.now();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  private toldOfLongOutage = false;
+  /** QoS 1 messages handed to the current client and not acknowledged yet. */
+  private unacknowledged = 0;
+  /** Since when messages wait and the broker has acknowledged none of them (monotonic ms). */
+  private ackAwaitedSince: number | undefined;
 
   constructor(private readonly options: BrokerConnectionOptions) {
-    const { address } = options;
+    this.timing = { ...DEFAULT_CONNECTION_TIMING, ...options.timing };
+    this.address = options.address;
+    this.client = this.connect(options.address);
+    this.armRefresh();
+  }
+
+  get isConnected(): boolean {
+    return this.client.connected;
+  }
+
+  /** How long the add-on has been without a working connection; 0 while it has one. */
+  offlineForMs(): number {
+    return this.offlineSince === undefined ? 0 : performance.now() - this.offlineSince;
+  }
+
+  /** Throws a {@link BrokerFault} when the broker does not answer in time or answers nonsense. */
+  async subscribe(filters: readonly string[]): Promise<void> {
+    if (filters.length === 0) return;
+    const client = this.client;
+    let granted: readonly number[];
+    try {
+      const grants = await this.answeredInTime(client.subscribeAsync([...filters], { qos: 0 }), "SUBSCRIBE");
+      granted = grants.map((grant) => grant.qos);
+    } catch (error) {
+      // MQTT.js rejects a SUBACK that refuses a subscription (0x80, an ACL), but hands over the packet.
+      const refusedCodes = refusedGrants(error, filters.length);
+      if (refusedCodes === undefined) {
+        // A SUBACK that came but makes no sense: said here, because MQTT.js may close the connection first.
+        if (hasPacket(error)) this.brokerBroke(client, messageOf(error));
+        throw asBrokerFault(error);
+      }
+      granted = refusedCodes;
+    }
+    const refused = filters.filter((_, index) => ((granted[index] ?? 0) & 0x80) !== 0);
+    if (refused.length > 0)
+      this.options.log.error(`The MQTT broker refused the subscription to ${refused.join(", ")}`);
+  }
+
+  async unsubscribe(filters: readonly string[]): Promise<void> {
+    if (filters.length === 0) return;
+    try {
+      await this.answeredInTime(this.client.unsubscribeAsync([...filters]), "UNSUBSCRIBE");
+    } catch (error) {
+      throw asBrokerFault(error);
+    }
+  }
+
+  /**
+   * Hands the message to the connection and resolves at once: `true` when connected, `false`
+   * when offline (the message is dropped; the next connection republishes). It never waits for
+   * the broker's acknowledgement, so a broker that withholds PUBACKs cannot hold up reads and
+   * saves (one that acknowledges nothing for `ackTimeoutMs` gets a fresh connection); a message
+   * lost with its connection is republished by the next one.
+   */
+  publish(topic: string, payload: string, options: { retain: boolean; qos: 0 | 1 }): Promise<boolean> {
+    const client = this.client;
+    if (!client.connected || this.acknowledgementsWithheld()) return Promise.resolve(false);
+    if (options.qos === 1) {
+      this.unacknowledged += 1;
+      this.ackAwaitedSince ??= performance.now();
+    }
+    client.publish(topic, payload, options, (error) => {
+      if (options.qos === 1 && client === this.client) this.acknowledged();
+      if (error instanceof Error) this.publishFailed(client, topic, error);
+    });
+    return Promise.resolve(true);
+  }
+
+  /** Says `offline`, then closes the connection; bounded, because a stop must end within seconds. */
+  async stop(timeoutMs = 2_000): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.refreshTimer);
+    this.session?.abort();
+    const client = this.client;
+    const goodbye = async () => {
+      // Awaited, unlike other publishes: the broker should have `offline` before the connection ends.
+      if (client.connected)
+        await client.publishAsync(this.options.statusTopic, OFFLINE, { retain: true, qos: 1 });
+      await client.endAsync(false);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([goodbye().catch(() => undefined), timeout]);
+    clearTimeout(timer);
+    if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
+  }
+
+  private connect(address: BrokerAddress): MqttClient {
     const clientOptions: IClientOptions = {
       host: address.host,
       port: address.port,
       protocol: address.tls ? "mqtts" : "mqtt",
       protocolVersion: 4,
-      clientId: options.clientId,
+      clientId: this.options.clientId,
       clean: true,
       keepalive: 60,
       connectTimeout: 10_000,
@@ -67,88 +231,71 @@ export class BrokerConnection {
       // MQTT.js traces every packet through `debug`; even switched off that is ~10% of the message
       // path, and nobody can set DEBUG inside an add-on's container.
       log: () => undefined,
-      will: { topic: options.statusTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
+      will: { topic: this.options.statusTopic, payload: Buffer.from(OFFLINE), qos: 1, retain: true },
       ...(address.username === undefined ? {} : { username: address.username }),
       ...(address.password === undefined ? {} : { password: address.password }),
     };
-    this.client = mqtt.connect(clientOptions);
-    this.client.on("connect", () => void this.connected());
-    this.client.on("close", () => this.closed());
-    this.client.on("error", (error) => this.failed(error));
-    this.client.on("message", (topic, payload) => this.options.onMessage(topic, payload));
-  }
-
-  get isConnected(): boolean {
-    return this.client.connected;
-  }
-
-  async subscribe(filters: readonly string[]): Promise<void> {
-    if (filters.length === 0) return;
-    const granted = await this.client.subscribeAsync([...filters], { qos: 0 });
-    // 128 is the broker saying no (an ACL); MQTT.js reports it as a grant, not an error.
-    const refused = granted.filter((grant) => grant.qos === 128).map((grant) => grant.topic);
-    if (refused.length > 0)
-      this.options.log.error(`The MQTT broker refused the subscription to ${refused.join(", ")}`);
-  }
-
-  async unsubscribe(filters: readonly string[]): Promise<void> {
-    if (filters.length === 0) return;
-    await this.client.unsubscribeAsync([...filters]);
-  }
-
-  /** Publishes when connected; while offline it drops the message (the next connection republishes). */
-  async publish(topic: string, payload: string, options: { retain: boolean; qos: 0 | 1 }): Promise<boolean> {
-    if (!this.client.connected) return false;
-    try {
-      await this.client.publishAsync(topic, payload, options);
-      return true;
-    } catch (error) {
-      // A connection lost mid-publish is the broker's fault, reported by the close handler.
-      if (!isConnected(this.client)) return false;
-      throw error;
-    }
-  }
-
-  /** Says `offline`, then closes the connection; bounded, because a stop must end within seconds. */
-  async stop(timeoutMs = 2_000): Promise<void> {
-    this.stopping = true;
-    const goodbye = async () => {
-      if (this.client.connected)
-        await this.publish(this.options.statusTopic, OFFLINE, { retain: true, qos: 1 });
-      await this.client.endAsync(false);
-    };
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+    const client = mqtt.connect(clientOptions);
+    // Every handler stays attached to a replaced client (an "error" without a listener would
+    // throw), but only the current client's events count.
+    client.on("connect", () => {
+      if (client === this.client) void this.connected(client);
     });
-    await Promise.race([goodbye().catch(() => undefined), timeout]);
-    clearTimeout(timer);
-    if (!this.client.disconnected) await this.client.endAsync(true).catch(() => undefined);
+    client.on("close", () => {
+      if (client === this.client) this.closed();
+    });
+    client.on("error", (error) => {
+      if (client === this.client) this.failed(error);
+    });
+    client.on("message", (topic, payload) => {
+      if (client === this.client) this.options.onMessage(topic, payload);
+    });
+    return client;
   }
 
-  private async connected(): Promise<void> {
-    this.client.options.reconnectPeriod = FIRST_RETRY_MS;
-    const address = describeAddress(this.options.address);
+  private async connected(client: MqttClient): Promise<void> {
+    const address = describeAddress(this.address);
     this.options.log.info(
       this.state === "connecting"
         ? `Connected to the MQTT broker at ${address}`
         : `Reconnected to the MQTT broker at ${address}`,
     );
     this.state = "connected";
-    this.lastProblem = "";
+    // Messages still waiting from the previous connection are sent again: their clock starts anew.
+    if (this.unacknowledged > 0) this.ackAwaitedSince = performance.now();
+    this.session?.abort();
+    const session = new AbortController();
+    this.session = session;
     try {
       await this.publish(this.options.statusTopic, ONLINE, { retain: true, qos: 1 });
-      await this.options.onConnected();
+      await this.options.onConnected(session.signal);
     } catch (error) {
-      if (this.client.connected) throw error;
+      if (session.signal.aborted || client !== this.client) return;
+      if (!(error instanceof BrokerFault)) throw error;
+      this.brokerBroke(client, error.message);
+      return;
     }
+    if (session.signal.aborted) return;
+    // Only a connection that got as far as listening resets the backoff and ends the outage:
+    // a broker that accepts the login and then fails every subscription must not be retried every second.
+    client.options.reconnectPeriod = FIRST_RETRY_MS;
+    this.lastProblem = "";
+    this.lastPublishProblem = "";
+    this.offlineSince = undefined;
+    this.toldOfLongOutage = false;
+    clearTimeout(this.refreshTimer);
   }
 
   private closed(): void {
+    this.session?.abort();
     if (this.stopping) return;
     // Back off: 1 s, 2 s, 4 s … 30 s between attempts, so a broker that is down is not hammered.
     const period = this.client.options.reconnectPeriod ?? FIRST_RETRY_MS;
     this.client.options.reconnectPeriod = Math.min(period * 2, LONGEST_RETRY_MS);
+    if (this.offlineSince === undefined) {
+      this.offlineSince = performance.now();
+      this.armRefresh();
+    }
     if (this.state === "connected") {
       this.state = "lost";
       this.options.log.warn("Lost the connection to the MQTT broker; reconnecting");
@@ -156,22 +303,181 @@ export class BrokerConnection {
   }
 
   private failed(error: Error & { code?: unknown }): void {
-    const refused = typeof error.code === "number";
-    const problem = refused
-      ? `The MQTT broker refused the connection: ${error.message.replace(/^Connection refused: /, "")}`
-      : `Cannot reach the MQTT broker at ${describeAddress(this.options.address)}: ${error.message}`;
+    const code = error.code;
+    if (typeof code === "number" && error.message.startsWith("Connection refused")) {
+      this.refused(code, error.message.replace(/^Connection refused: /, ""));
+    } else if (typeof code === "string" || SILENCE.has(error.message)) {
+      this.report(
+        "warn",
+        `Cannot reach the MQTT broker at ${describeAddress(this.address)}: ${error.message}`,
+      );
+    } else {
+      // Whatever MQTT.js could not make sense of (a malformed packet, an answer to nothing).
+      this.brokerBroke(this.client, error.message);
+    }
+  }
+
+  private refused(code: number, reason: string): void {
+    this.state = "refused";
+    const problem = `The MQTT broker refused the connection: ${reason}`;
+    const source = this.options.addressSource;
+    if (!CREDENTIALS_REFUSED.has(code)) {
+      this.report("error", problem);
+    } else if (source === undefined) {
+      this.report("error", problem, "check the username and password");
+    } else {
+      // The Mosquitto add-on makes a new password when its data is reset; the source knows it.
+      this.report("error", problem, `asking ${source.name} for the current login`);
+      void this.refresh();
+    }
+  }
+
+  /** One line per change of situation, not one per retry. */
+  private report(level: "warn" | "error", problem: string, advice?: string): void {
     if (problem === this.lastProblem) return;
     this.lastProblem = problem;
-    if (refused) {
-      this.state = "refused";
-      this.options.log.error(`${problem}; check the username and password; retrying`);
-    } else {
-      this.options.log.warn(`${problem}; retrying`);
+    this.options.log[level](`${problem}; ${advice === undefined ? "" : `${advice}; `}retrying`);
+  }
+
+  /** Logs a broker fault and starts over, as after any other loss of the connection. */
+  private brokerBroke(client: MqttClient, what: string): void {
+    const problem = `The MQTT broker broke the protocol (${what})`;
+    if (problem !== this.lastProblem) {
+      this.lastProblem = problem;
+      this.options.log.error(`${problem}; reconnecting`);
+    }
+    client.stream.destroy();
+  }
+
+  private publishFailed(client: MqttClient, topic: string, error: Error): void {
+    // A connection lost before the acknowledgement: the close handler reports it, the next connection republishes.
+    if (client !== this.client || !client.connected || this.stopping) return;
+    const problem = error.message;
+    if (problem === this.lastPublishProblem) return;
+    this.lastPublishProblem = problem;
+    this.options.log.warn(`The MQTT broker did not take the message on ${JSON.stringify(topic)}: ${problem}`);
+  }
+
+  private armRefresh(): void {
+    if (this.options.addressSource === undefined || this.stopping) return;
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => {
+      if (this.offlineSince === undefined || this.stopping) return;
+      if (!this.toldOfLongOutage) {
+        this.toldOfLongOutage = true;
+        const source = this.options.addressSource?.name ?? "";
+        this.options.log.warn(
+          `No connection to the MQTT broker for ${Math.round(this.timing.refreshAfterMs / 1000)} s; asking ${source} where it is now`,
+        );
+      }
+      void this.refresh();
+      this.armRefresh();
+    }, this.timing.refreshAfterMs);
+    this.refreshTimer.unref();
+  }
+
+  /** Asks the address source again; follows it when it names another broker or another login. */
+  private async refresh(): Promise<void> {
+    const source = this.options.addressSource;
+    if (source === undefined || this.refreshing || this.stopping) return;
+    this.refreshing = true;
+    try {
+      const next = await source.refresh();
+      // Meanwhile the broker may have let the add-on in, or the add-on may be stopping.
+      if (next === undefined || !this.waitingForBroker() || sameAddress(next, this.address)) return;
+      const moved =
+        next.host !== this.address.host || next.port !== this.address.port || next.tls !== this.address.tls;
+      this.options.log.info(
+        moved
+          ? `${capitalized(source.name)} now names the MQTT broker at ${describeAddress(next)}; connecting to it`
+          : `${capitalized(source.name)} gives a new login for the MQTT broker at ${describeAddress(next)}; reconnecting`,
+      );
+      this.lastProblem = "";
+      this.replaceClient(next);
+    } finally {
+      this.refreshing = false;
+    }
+  }
+
+  private acknowledged(): void {
+    this.unacknowledged = Math.max(0, this.unacknowledged - 1);
+    this.ackAwaitedSince = this.unacknowledged === 0 ? undefined : performance.now();
+  }
+
+  /**
+   * A broker that answers pings but acknowledges nothing is broken, and MQTT.js would keep every
+   * message for it: start over with a fresh client, which also lets go of them.
+   */
+  private acknowledgementsWithheld(): boolean {
+    const since = this.ackAwaitedSince;
+    if (since === undefined || performance.now() - since < this.timing.ackTimeoutMs) return false;
+    const problem = `The MQTT broker acknowledged none of ${this.unacknowledged} messages for ${Math.round(this.timing.ackTimeoutMs / 1000)} s`;
+    if (problem !== this.lastProblem) {
+      this.lastProblem = problem;
+      this.options.log.error(`${problem}; reconnecting`);
+    }
+    this.replaceClient(this.address);
+    return true;
+  }
+
+  /** A fresh MQTT.js client in place of the current one, whose events are ignored from now on. */
+  private replaceClient(address: BrokerAddress): void {
+    const previous = this.client;
+    this.session?.abort();
+    this.address = address;
+    this.unacknowledged = 0;
+    this.ackAwaitedSince = undefined;
+    this.client = this.connect(address);
+    previous.end(true);
+    // What closed() does for the current client: the replaced one's close is not heard.
+    if (this.offlineSince === undefined) {
+      this.offlineSince = performance.now();
+      this.armRefresh();
+    }
+    if (this.state === "connected") this.state = "lost";
+  }
+
+  private waitingForBroker(): boolean {
+    return !this.stopping && !this.client.connected;
+  }
+
+  /** Bounds an operation that waits for the broker's answer; a broker that never answers is broken. */
+  private async answeredInTime<T>(operation: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new BrokerFault(`no answer to ${what} within ${this.timing.replyTimeoutMs / 1000} s`));
+      }, this.timing.replyTimeoutMs);
+    });
+    try {
+      return await Promise.race([operation, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
 
-/** Read through a call: the connection can drop while a publish is awaited. */
-function isConnected(client: MqttClient): boolean {
-  return client.connected;
+/** Whatever MQTT.js rejected an operation with, it came from the broker or the connection. */
+function asBrokerFault(error: unknown): BrokerFault {
+  return error instanceof BrokerFault ? error : new BrokerFault(messageOf(error));
+}
+
+/** MQTT.js's ErrorWithSubackPacket: the rejection carries the SUBACK that caused it. */
+function hasPacket(error: unknown): error is { packet: unknown } {
+  return typeof error === "object" && error !== null && "packet" in error;
+}
+
+/** The return codes of a SUBACK MQTT.js rejected for refusing a subscription, if it has one per filter. */
+function refusedGrants(error: unknown, count: number): readonly number[] | undefined {
+  if (!hasPacket(error)) return undefined;
+  const packet = error.packet;
+  if (typeof packet !== "object" || packet === null || !("granted" in packet)) return undefined;
+  const granted: unknown = packet.granted;
+  if (!Array.isArray(granted) || granted.length !== count) return undefined;
+  const codes = granted.filter((code): code is number => typeof code === "number");
+  return codes.length === count && codes.some((code) => (code & 0x80) !== 0) ? codes : undefined;
+}
+
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
+import { posix } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_HEARTBEAT_PATH } from "../../src/persistence/heartbeat.js";
 import { exists, readText, readYamlRecord, repoPath } from "./repo.js";
 
 const config = readYamlRecord("config.yaml");
@@ -163,6 +165,14 @@ describe("apparmor.txt", () => {
     expect(text).toMatch(/^\s+\/usr\/bin\/node cx -> (\S+),$/m);
     const child = /^\s+\/usr\/bin\/node cx -> (\S+),$/m.exec(text)?.[1] ?? "";
     expect(text).toMatch(new RegExp(`^\\s+profile ${child} flags=`, "m"));
+  });
+
+  it("lets the program write its heartbeat where the health check reads it", () => {
+    const text = readText("apparmor.txt");
+    const child = text.slice(text.search(/^\s+profile /m));
+    const dir = posix.dirname(DEFAULT_HEARTBEAT_PATH);
+    expect(child).toContain(`  ${dir}/ rw,`);
+    expect(child).toContain(`  ${dir}/** rw,`);
   });
 });
 

@@ -1,7 +1,10 @@
-import { posix } from "node:path";
+import { mkdtemp, rm, utimes, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, posix } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { describe, expect, it } from "vitest";
-import { HEARTBEAT_FILE_NAME } from "../../src/persistence/heartbeat.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_HEARTBEAT_PATH, heartbeatLine } from "../../src/persistence/heartbeat.js";
+import { healthCheckCommand, runHealthCheck } from "../support/health-check.js";
 import { asRecord, exists, readText, readYamlRecord } from "./repo.js";
 
 const BASE_IMAGE = "ghcr.io/home-assistant/base:3.23";
@@ -198,11 +201,40 @@ describe("Dockerfile", () => {
     expect(commands).not.toMatch(/\bnpm\b/);
   });
 
-  it("has a health check on the program's heartbeat", () => {
-    if (shipping === undefined) throw new Error("no stage");
-    const healthcheck = shipping.instructions.find((instruction) => instruction.keyword === "HEALTHCHECK");
-    expect(healthcheck?.args).toContain(`/data/${HEARTBEAT_FILE_NAME}`);
-    expect(healthcheck?.args).toMatch(/ CMD .*-mmin -2\b/);
+  describe("the health check", () => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), "mqtt-aggregator-healthcheck-"));
+      return () => rm(dir, { recursive: true, force: true });
+    });
+
+    it("reads the heartbeat where the program writes it by default, outside /data", () => {
+      const healthcheck = shipping?.instructions.find((instruction) => instruction.keyword === "HEALTHCHECK");
+      expect(healthcheck?.args).toContain(` CMD ${healthCheckCommand()}`);
+      expect(healthCheckCommand()).toContain(DEFAULT_HEARTBEAT_PATH);
+      expect(DEFAULT_HEARTBEAT_PATH.startsWith("/data/")).toBe(false);
+    });
+
+    it("passes on a fresh healthy heartbeat, as the program writes it", async () => {
+      const file = join(dir, "healthy");
+      await writeFile(file, heartbeatLine(new Date(), undefined));
+      expect(runHealthCheck(file)).toBe(0);
+    });
+
+    it("fails on an unhealthy heartbeat, a stale one, or none", async () => {
+      const unhealthy = join(dir, "unhealthy");
+      await writeFile(unhealthy, heartbeatLine(new Date(), "no connection to the MQTT broker for 5 min"));
+      expect(runHealthCheck(unhealthy)).not.toBe(0);
+
+      const stale = join(dir, "stale");
+      await writeFile(stale, heartbeatLine(new Date(), undefined));
+      // Older than the 2 minutes the check allows: the program hangs.
+      const past = new Date(Date.now() - 3 * 60_000);
+      await utimes(stale, past, past);
+      expect(runHealthCheck(stale)).not.toBe(0);
+
+      expect(runHealthCheck(join(dir, "missing"))).not.toBe(0);
+    });
   });
 
   it("labels the image as an add-on", () => {

@@ -27,12 +27,16 @@ export interface TestBroker {
   readonly host: "127.0.0.1";
   readonly port: number;
   readonly url: string;
-  readonly username?: string;
-  readonly password?: string;
+  /** The credentials it takes now (restart can change them). */
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
   /** Ends the broker; connected clients see their socket close. Safe to call twice. */
   stop(): Promise<void>;
-  /** Stops, then starts a fresh broker on the same port, so reconnecting clients find it again. */
-  restart(): Promise<void>;
+  /**
+   * Stops, then starts a fresh broker on the same port, so reconnecting clients find it again;
+   * with `credentials`, it takes those from then on (a Mosquitto add-on that made a new password).
+   */
+  restart(credentials?: BrokerCredentials): Promise<void>;
   /** What the broker printed so far (mosquitto's log; empty for aedes), for failure messages. */
   output(): string;
 }
@@ -111,21 +115,28 @@ function testBroker(
   kind: BrokerKind,
   credentials: BrokerCredentials,
   first: RunningBroker,
-  launch: (port: number) => Promise<RunningBroker>,
+  launch: (port: number, credentials: BrokerCredentials) => Promise<RunningBroker>,
 ): TestBroker {
   let running = first;
+  let current = credentials;
   const port = first.port;
   return {
     kind,
     host: HOST,
     port,
     url: `mqtt://${HOST}:${port}`,
-    ...(credentials.username === undefined ? {} : { username: credentials.username }),
-    ...(credentials.password === undefined ? {} : { password: credentials.password }),
+    get username() {
+      return current.username;
+    },
+    get password() {
+      return current.password;
+    },
     stop: () => running.stop(),
-    restart: async () => {
+    restart: async (next) => {
+      if (next !== undefined) checkCredentials(next);
       await running.stop();
-      running = await launch(port);
+      current = next ?? current;
+      running = await launch(port, current);
     },
     output: () => running.output(),
   };
@@ -135,8 +146,7 @@ function testBroker(
 
 export async function startAedes(credentials: BrokerCredentials = {}): Promise<TestBroker> {
   checkCredentials(credentials);
-  const launch = (port: number) => launchAedes(port, credentials);
-  return testBroker("aedes", credentials, await launch(0), launch);
+  return testBroker("aedes", credentials, await launchAedes(0, credentials), launchAedes);
 }
 
 async function launchAedes(
@@ -204,8 +214,13 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
     ...(options.password === undefined ? {} : { password: options.password }),
   };
   checkCredentials(credentials);
-  const launch = (port: number) => launchMosquitto(port, credentials, options.tls);
-  return testBroker("mosquitto", credentials, await launch(options.port ?? (await freePort())), launch);
+  const launch = (port: number, current: BrokerCredentials) => launchMosquitto(port, current, options.tls);
+  return testBroker(
+    "mosquitto",
+    credentials,
+    await launch(options.port ?? (await freePort()), credentials),
+    launch,
+  );
 }
 
 // A crashed or interrupted test run must not leave brokers holding ports behind it.

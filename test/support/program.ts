@@ -24,6 +24,10 @@ export interface StartProgramOptions {
   readonly dataDir?: string;
   /** Added to the environment; `undefined` removes a variable. SUPERVISOR_* are removed unless given. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Defaults to `heartbeat` next to options.json, so that no test writes the container's /run. */
+  readonly heartbeatFile?: string;
+  /** More command-line arguments, such as the hidden timing flags of main.ts. */
+  readonly args?: readonly string[];
 }
 
 export interface ProgramLine {
@@ -42,6 +46,7 @@ export interface RunningProgram {
   readonly pid: number | undefined;
   readonly dataDir: string;
   readonly optionsPath: string;
+  readonly heartbeatFile: string;
   /** Every line so far, stdout and stderr interleaved in arrival order. */
   readonly lines: readonly ProgramLine[];
   /** All output so far, one line per line, for assertions and failure messages. */
@@ -97,7 +102,9 @@ export async function startProgram(options: StartProgramOptions): Promise<Runnin
 
   const startedAt = Date.now();
   let signalledAt: number | undefined;
-  const child = spawn(process.execPath, [DIST_MAIN, "--options", optionsPath, "--data-dir", dataDir], {
+  const heartbeatFile = options.heartbeatFile ?? path.join(dir, "heartbeat");
+  const args = ["--options", optionsPath, "--data-dir", dataDir, "--heartbeat-file", heartbeatFile];
+  const child = spawn(process.execPath, [DIST_MAIN, ...args, ...(options.args ?? [])], {
     env: childEnv(options.env ?? {}),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -198,6 +205,7 @@ export async function startProgram(options: StartProgramOptions): Promise<Runnin
     pid: child.pid,
     dataDir,
     optionsPath,
+    heartbeatFile,
     lines,
     output,
     waitForLine,
