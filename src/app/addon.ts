@@ -143,7 +143,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       await connection.subscribe([birthTopic, ...filters]);
       log.info(`Listening to ${filters.length} topic filter${filters.length === 1 ? "" : "s"}`);
       await removeStaleEntitiesOnce(lost);
-      await publisher.announce(store.entities());
+      const entities = store.entities();
+      await publisher.announce(entities);
+      log.debug(`Announced ${entities.length} entit${entities.length === 1 ? "y" : "ies"} to Home Assistant`);
       if (publishRestored) {
         publishRestored = false;
         await read();

@@ -91,16 +91,23 @@ describe.each(brokerKinds())("hostile input through %s", (kind) => {
   });
 
   it("never crashes and never publishes a non-finite or empty state", async () => {
+    let round = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(hostileTopic, hostilePayload), { minLength: 1, maxLength: 20 }),
         async (messages) => {
           for (const [topic, payload] of messages) await sender.publishAsync(topic, payload, { qos: 1 });
           // A marker after the burst: once the add-on has it, it has every message before it.
+          // A new value each time, so that "marker last" changes and states are published (only
+          // changes are).
           const marker = `fuzz/marker/x`;
-          await sender.publishAsync(marker, "1", { qos: 1 });
+          const value = String((round += 1));
+          await sender.publishAsync(marker, value, { qos: 1 });
           await eventually(
-            () => running.addon.store.snapshot().some((reading) => reading.topic === marker),
+            () =>
+              running.addon.store
+                .snapshot()
+                .some((reading) => reading.topic === marker && reading.payload === value),
             "the marker",
           );
           const before = states.messages.length;
