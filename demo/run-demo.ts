@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: the add-on's main job on an embedded default. An in-process broker, a
- * simulated living room, and the add-on itself with example rules, printing what it publishes.
+ * simulated home, and the add-on itself with example rules, printing what it publishes.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -30,7 +30,7 @@ print(`  embedded broker (aedes) on ${url}`);
 print(
   `  watch it yourself:  mosquitto_sub -h 127.0.0.1 -p ${broker.port} -v -t 'mqtt_aggregator/#' -t 'homeassistant/#'`,
 );
-print(`  simulated living room: Tasmota, Zigbee2MQTT, Shelly and ESPHome payloads under home/tele/…`);
+print(`  simulated home: Tasmota (one in °F), Zigbee2MQTT, Shelly Gen2 and ESPHome payloads`);
 print("  first values in 2 s, then every 5 s; Ctrl-C to stop\n");
 
 const parsed = parseOptions(demoOptions);

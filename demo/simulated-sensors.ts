@@ -1,48 +1,73 @@
 import type { MqttClient } from "mqtt";
 
 /**
- * A living room in the formats real firmwares publish: Tasmota JSON with the sensor's name as
- * key, Zigbee2MQTT JSON with `contact` (true = closed), Shelly plain text, ESPHome plain
- * numbers and ON/OFF.
+ * A home in the formats real firmwares publish: Tasmota JSON with the sensor's name as key (one
+ * reporting in °F, one on an ESP32 that also reports its chip), Zigbee2MQTT JSON with `contact`
+ * (true = closed) and an availability topic, a Shelly Gen2 `temperature:0`, ESPHome plain values.
  */
 export function startSimulatedSensors(client: MqttClient, everyMs: number): () => void {
   let tick = 0;
-  const publish = (topic: string, payload: string) =>
-    void client.publishAsync(topic, payload).catch(() => undefined);
+  const publish = (topic: string, payload: string, retain = false) =>
+    void client.publishAsync(topic, payload, { retain }).catch(() => undefined);
   const wave = (base: number, amplitude: number, phase: number) =>
-    (base + amplitude * Math.sin((tick + phase) / 5)).toFixed(1);
+    Number((base + amplitude * Math.sin((tick + phase) / 5)).toFixed(1));
 
   const step = () => {
     tick += 1;
+    const time = new Date().toISOString();
     publish(
-      "home/tele/tasmota_th1/livingroom/SENSOR",
+      "tele/tasmota_th1/SENSOR",
       JSON.stringify({
-        Time: new Date().toISOString(),
-        AM2301: { Temperature: Number(wave(21.4, 0.6, 0)), Humidity: 48 },
-      }),
-    );
-    // Two DS18B20 probes on one Tasmota: `*.Temperature` counts each as its own reading.
-    publish(
-      "home/tele/tasmota_ds/livingroom/SENSOR",
-      JSON.stringify({
-        Time: new Date().toISOString(),
-        "DS18B20-1": { Id: "01193A4B5C6D", Temperature: Number(wave(21.1, 0.3, 5)) },
-        "DS18B20-2": { Id: "01193A4B5C7E", Temperature: Number(wave(21.6, 0.3, 9)) },
+        Time: time,
+        AM2301: { Temperature: wave(21.4, 0.6, 0), Humidity: 48 },
         TempUnit: "C",
       }),
     );
-    publish("home/tele/shelly_ht/livingroom/temperature", wave(21.9, 0.4, 3));
-    publish("home/tele/esphome_desk/livingroom/temperature", wave(22.3, 0.3, 7));
-    // Every few ticks the left window opens for a while, so the windows entity changes state.
+    publish(
+      "tele/tasmota_us/SENSOR",
+      JSON.stringify({ Time: time, SI7021: { Temperature: wave(71.2, 1, 4), Humidity: 45 }, TempUnit: "F" }),
+    );
+    publish(
+      "tele/tasmota_esp32/SENSOR",
+      JSON.stringify({
+        Time: time,
+        ESP32: { Temperature: 52.2 },
+        DS18B20: { Id: "01193A4B5C6D", Temperature: wave(21.1, 0.3, 5) },
+        TempUnit: "C",
+      }),
+    );
+    publish(
+      "shellyhtg3-84fce63a/status/temperature:0",
+      JSON.stringify({ id: 0, tC: wave(21.9, 0.4, 3), tF: 71.4 }),
+    );
+    publish(
+      "zigbee2mqtt/livingroom/climate",
+      JSON.stringify({ temperature: wave(22.3, 0.3, 7), humidity: 51, battery: 97 }),
+    );
+    // Every few ticks the left window opens for a while, so the windows entity changes at once.
     const leftOpen = tick % 12 >= 8;
-    publish("home/tele/z2m/livingroom/window_left", JSON.stringify({ contact: !leftOpen, battery: 97 }));
-    publish("home/tele/z2m/livingroom/window_right", JSON.stringify({ contact: true, battery: 91 }));
-    publish("home/tele/esphome_lamp/livingroom/light", tick % 6 < 3 ? "ON" : "OFF");
-    publish("home/tele/tasmota_plug/livingroom/light", "ON");
-    publish("home/tele/esphome_kitchen/kitchen/temperature", wave(23.1, 0.5, 11));
-    publish("home/tele/shelly_bath/bathroom/temperature", wave(24.0, 0.5, 2));
-    // A broken device: the aggregator ignores it, counts it, and warns once.
-    if (tick === 2) publish("home/tele/broken/livingroom/temperature", "ERR 0x42");
+    publish("zigbee2mqtt/livingroom/window_left", JSON.stringify({ contact: !leftOpen, battery: 97 }), true);
+    publish("zigbee2mqtt/livingroom/window_right", JSON.stringify({ contact: true, battery: 91 }), true);
+    publish(
+      "zigbee2mqtt/livingroom/ceiling",
+      JSON.stringify({ state: tick % 6 < 3 ? "ON" : "OFF", brightness: 200 }),
+      true,
+    );
+    publish("stat/tasmota_plug/POWER", "ON", true);
+    publish("desk/light/lamp/state", JSON.stringify({ state: "ON", brightness: 255 }), true);
+    // The right window's Zigbee device drops off the network now and then: it stops counting.
+    publish(
+      "zigbee2mqtt/livingroom/window_right/availability",
+      JSON.stringify({ state: tick % 30 >= 25 ? "offline" : "online" }),
+      true,
+    );
+    publish("home/esphome_kitchen/kitchen/temperature", String(wave(23.1, 0.5, 11)));
+    publish("home/shelly_bath/bathroom/temperature", String(wave(24.0, 0.5, 2)));
+    // A sensor's power-on sentinel, left out by max_value.
+    if (tick === 2)
+      publish("tele/tasmota_new/SENSOR", JSON.stringify({ AM2301: { Temperature: 999 }, TempUnit: "C" }));
+    // A broken device: the aggregator ignores it, lists it, and warns once.
+    if (tick === 3) publish("home/broken/livingroom/temperature", "ERR 0x42");
   };
   step();
   const timer = setInterval(step, everyMs);

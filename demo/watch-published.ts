@@ -35,11 +35,11 @@ export async function watchPublished(
     if (parts[2] === "attributes") shown.inputs = (JSON.parse(text) as { inputs: number }).inputs;
     if (parts[2] === "state") {
       print(
-        `[${time()}] ${shown.name} = ${text}${shown.unit === "" ? "" : ` ${shown.unit}`}  (${shown.inputs} fresh input${shown.inputs === 1 ? "" : "s"})`,
+        `[${time()}] ${shown.name} = ${text}${shown.unit === "" ? "" : ` ${shown.unit}`}  (from ${shown.inputs} input${shown.inputs === 1 ? "" : "s"})`,
       );
     }
     if (parts[2] === "availability" && text === "offline")
-      print(`[${time()}] ${shown.name} is unavailable (too few fresh inputs)`);
+      print(`[${time()}] ${shown.name} is unavailable (see its attributes for why)`);
   });
   await client.subscribeAsync([`${settings.discoveryPrefix}/+/${base}/+/config`, `${base}/+/+`]);
 }
