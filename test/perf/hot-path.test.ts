@@ -127,6 +127,82 @@ describe("the message path", () => {
   });
 });
 
+describe("the message path with the features of 0.2.0", () => {
+  /** Rules on change, with exclusions, value-path alternatives, units and device availability. */
+  function featureRules(count: number): RuleJson[] {
+    return Array.from({ length: count }, (_, index): RuleJson => {
+      switch (index % 3) {
+        case 0:
+          return {
+            name: `Windows ${index}`,
+            topic: `z${index}/+, !z${index}/bridge/#`,
+            value_path: "contact, state, $",
+            function: "any",
+            on_value: "false, open",
+          };
+        case 1:
+          return {
+            name: `Temperature ${index}`,
+            topic: `tele${index}/+/SENSOR`,
+            value_path: "*.Temperature, !ESP32.Temperature, temperature_F in °F",
+            function: "mean",
+            unit: "°C",
+            update: "change",
+          };
+        default:
+          return {
+            name: `Lights ${index}`,
+            topic: `l${index}/+/POWER`,
+            value_path: "state, $",
+            function: "count_on",
+          };
+      }
+    });
+  }
+
+  it("reads no rule and matches no topic again per message, whatever the number of rules", () => {
+    let ruleReads = 0;
+    const counted = (rule: Rule): Rule =>
+      new Proxy(rule, {
+        get(target, property, receiver) {
+          ruleReads += 1;
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      });
+    const messages = (ruleCount: number) =>
+      Array.from({ length: 30 }, (_, index) => {
+        const rule = (index * 7) % ruleCount;
+        switch (rule % 3) {
+          case 0:
+            return index % 2 === 0
+              ? { topic: `z${rule}/window${index}`, payload: '{"contact":false}' }
+              : { topic: `z${rule}/window${index}/availability`, payload: "online" };
+          case 1:
+            return { topic: `tele${rule}/dev${index}/SENSOR`, payload: '{"AM2301":{"Temperature":21}}' };
+          default:
+            return { topic: `l${rule}/dev${index}/POWER`, payload: "ON" };
+        }
+      });
+    for (const ruleCount of [6, 600]) {
+      const store = new ReadingsStore(compile(featureRules(ruleCount), { max_sources: 10_000 }).map(counted));
+      const all = messages(ruleCount);
+      for (const { topic, payload } of all) ingestMessage(store, topic, Buffer.from(payload), T0);
+      store.read(T0); // links sources to their devices' availability topics, as a read does
+      store.readChanged(T0);
+      const match = vi.spyOn(TopicMatcher.prototype, "match");
+      ruleReads = 0;
+      for (let sent = 0; sent < 3_000; sent += 1) {
+        const message = all[sent % all.length];
+        if (message !== undefined)
+          ingestMessage(store, message.topic, Buffer.from(message.payload), T0 + sent);
+      }
+      expect(ruleReads, `rule properties read per message with ${ruleCount} rules`).toBe(0);
+      expect(match.mock.calls.length).toBe(0);
+      match.mockRestore();
+    }
+  });
+});
+
 describe("the topic matcher", () => {
   /** `count` filters with distinct literal first levels, as many per-device or per-room rules give. */
   function matcherWith(count: number, readsOfFilters: { count: number }): TopicMatcher<number> {
