@@ -58,8 +58,9 @@ interface FilterTarget {
 
 /**
  * The latest payload of every topic the rules match, and the entity groups they feed.
- * The message path (`ingest`) is a map lookup and three assignments for a topic seen before;
- * everything else waits for a read time.
+ * The message path (`ingest`) is a map lookup and four assignments for a topic seen before, plus
+ * a mark per group of the rules on change it feeds; everything else waits for a read, which
+ * evaluates each source once for all its groups (ReadPass).
  */
 export class ReadingsStore {
   private readonly states = new Map<string, RuleState>();
