@@ -25,6 +25,7 @@ import { StateFile } from "../persistence/state-file.js";
 import { ingestMessage } from "./message-intake.js";
 import { scheduleReads } from "./read-schedule.js";
 import { UpdateScheduler } from "./update-scheduler.js";
+import type { PendingChange } from "../core/output-policy.js";
 
 /** How long to listen for retained discovery configs before deciding which entities are stale. */
 const RETAINED_QUIET_MS = 500;
@@ -124,13 +125,13 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         topic.startsWith(`${settings.discoveryPrefix}/`)
       ) {
         retainedConfigs.add(topic);
-        lastRetainedAt = Date.now();
+        lastRetainedAt = performance.now();
         return;
       }
       if (retainedStates !== undefined && payload.length > 0 && topic.startsWith(`${settings.baseTopic}/`)) {
         const key = entityKeyOfStateTopic(layout, topic);
         if (key !== undefined) retainedStates.add(key);
-        lastRetainedAt = Date.now();
+        lastRetainedAt = performance.now();
         return;
       }
       // For "why is my sensor not counted?": every message, at trace level only.
@@ -167,14 +168,24 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       publisher.publishDerived(
         outputs.map(({ value, pending }) => ({
           derived: value,
-          // Shown in wall time: when the pending change takes effect, as a person reads it.
-          pending:
-            pending === undefined
-              ? undefined
-              : { on: pending.on, at: new Date(wallNow() + pending.at - now()) },
+          pending: pending === undefined ? undefined : { on: pending.on, at: wallTimeOf(pending) },
         })),
       ),
+    onUnusable: (found) => warnUnusable(found, log),
   });
+  /**
+   * When a pending change takes effect, in wall time as a person reads it: worked out once per
+   * pending change, so that its attribute does not jitter by a millisecond at every publish.
+   */
+  const pendingWallTimes = new WeakMap<PendingChange, Date>();
+  function wallTimeOf(pending: PendingChange): Date {
+    let at = pendingWallTimes.get(pending);
+    if (at === undefined) {
+      at = new Date(wallNow() + pending.at - now());
+      pendingWallTimes.set(pending, at);
+    }
+    return at;
+  }
 
   /**
    * Once per start, on the first connection that stays up through it; never twice at a time,
@@ -194,15 +205,15 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     const withState = new Set<string>();
     retainedConfigs = collected;
     retainedStates = withState;
-    lastRetainedAt = Date.now();
+    lastRetainedAt = performance.now();
     try {
       await connection.subscribe([configsFilter, statesFilter]);
-      const started = Date.now();
+      const started = performance.now();
       // Retained messages follow the subscription at once; stop listening when they stop coming.
       while (
         !lost.aborted &&
-        Date.now() - lastRetainedAt < RETAINED_QUIET_MS &&
-        Date.now() - started < RETAINED_LONGEST_MS
+        performance.now() - lastRetainedAt < RETAINED_QUIET_MS &&
+        performance.now() - started < RETAINED_LONGEST_MS
       ) {
         await sleep(100);
       }
@@ -261,7 +272,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     const at = now();
     const { values: derived, turnedUnusable } = store.read(at, ruleKeys);
     warnUnusable(turnedUnusable, log);
-    await publisher.retire(store.takeRemovedEntities());
+    const removed = store.takeRemovedEntities();
+    for (const identity of removed) updates.forget(identity.entityKey);
+    await publisher.retire(removed);
     await updates.show(derived, "interval");
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);

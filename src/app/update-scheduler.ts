@@ -1,4 +1,4 @@
-import type { DerivedValue } from "../core/derived-value.js";
+import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
 import type { ReadingsStore } from "../core/readings-store.js";
 import type { Rule } from "../core/rule.js";
@@ -17,6 +17,8 @@ export interface UpdateSchedulerOptions {
   readonly now: () => number;
   /** Publishes what the policy decided to show; never rejects. */
   readonly publish: (outputs: readonly EntityOutput[]) => Promise<void>;
+  /** Sources a flush found turning unusable, for the same warnings as a read's. */
+  readonly onUnusable: (found: readonly UnusableSource[]) => void;
 }
 
 /**
@@ -67,6 +69,12 @@ export class UpdateScheduler {
     if (outputs.length > 0) await this.options.publish(outputs);
   }
 
+  /** An entity that is gone: a key that comes back starts afresh, and nothing is kept for it. */
+  forget(entityKey: string): void {
+    this.policy.forget(entityKey);
+    this.wakes.delete(entityKey);
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.flushTimer);
@@ -81,7 +89,8 @@ export class UpdateScheduler {
       return;
     }
     const run = async () => {
-      const { values } = this.options.store.readChanged(this.options.now());
+      const { values, turnedUnusable } = this.options.store.readChanged(this.options.now());
+      this.options.onUnusable(turnedUnusable);
       await this.show(values, "change");
     };
     this.flushing = run().finally(() => {

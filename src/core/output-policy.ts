@@ -26,10 +26,15 @@ export interface OutputDecision {
 export type Trigger = "change" | "interval";
 
 interface EntityState {
-  /** The binary state last shown, or undefined after none or an unavailable one. */
+  /**
+   * The binary state last shown, kept through a spell of unavailability: a Zigbee network that
+   * restarts must not turn "nobody moved for 10 minutes" on at once when its sensors come back.
+   */
   shownOn: boolean | undefined;
   pending: PendingChange | undefined;
+  /** When the state last changed in what was shown; `min_interval` counts from there. */
   lastOutputAt: number;
+  lastState: string | undefined;
 }
 
 /**
@@ -44,17 +49,28 @@ export class OutputPolicy {
     const key = value.identity.entityKey;
     let state = this.states.get(key);
     if (state === undefined) {
-      state = { shownOn: undefined, pending: undefined, lastOutputAt: Number.NEGATIVE_INFINITY };
+      state = {
+        shownOn: undefined,
+        pending: undefined,
+        lastOutputAt: Number.NEGATIVE_INFINITY,
+        lastState: undefined,
+      };
       this.states.set(key, state);
     }
     const expiry = value.changesAt;
-    if (trigger === "change" && rule.update === "change" && !isBinaryFunction(rule.function)) {
-      const allowedAt = state.lastOutputAt + rule.minIntervalMs;
-      if (now < allowedAt) return { output: undefined, wakeAt: allowedAt };
+    if (!isBinaryFunction(rule.function)) {
+      // Only a changed state uses up min_interval: a computation that changes nothing publishes nothing.
+      const shownState = stateText(value);
+      if (shownState !== state.lastState) {
+        const allowedAt = state.lastOutputAt + rule.minIntervalMs;
+        if (trigger === "change" && rule.update === "change" && now < allowedAt)
+          return { output: undefined, wakeAt: allowedAt };
+        state.lastState = shownState;
+        state.lastOutputAt = now;
+      }
+      return { output: { value, pending: undefined }, wakeAt: expiry };
     }
-    state.lastOutputAt = now;
-    if (!isBinaryFunction(rule.function) || value.state.kind !== "binary") {
-      state.shownOn = undefined;
+    if (value.state.kind !== "binary") {
       state.pending = undefined;
       return { output: { value, pending: undefined }, wakeAt: expiry };
     }
@@ -79,6 +95,11 @@ export class OutputPolicy {
   forget(entityKey: string): void {
     this.states.delete(entityKey);
   }
+}
+
+function stateText(value: DerivedValue): string {
+  const state = value.state;
+  return state.kind === "number" ? String(state.value) : state.kind === "binary" ? String(state.on) : "none";
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

@@ -63,14 +63,17 @@ export function readingsOf(
     if (path.excludes) continue;
     const found =
       path.segments.length === 0
-        ? whole(payload, path.unit)
+        ? whole(payload, path.unit, paths.length > 1)
         : atPath(payload, path, honourTempUnit, excluded);
     if (found.readings.length > 0) return found;
   }
   return NONE;
 }
 
-function whole(payload: ParsedPayload, unit: ReadingUnit | undefined): PayloadReadings {
+function whole(payload: ParsedPayload, unit: ReadingUnit | undefined, fallback = false): PayloadReadings {
+  // `state, $`: `$` is for plain payloads (Tasmota's ON); another device's JSON has no value here.
+  if (fallback && payload.kind === "json" && typeof payload.json === "object" && payload.json !== null)
+    return NONE;
   let value: ReadingValue;
   if (payload.kind === "plain") value = plainValue(payload.text);
   else if (payload.kind === "invalid-json") value = { kind: "unusable", why: "invalid JSON" };
@@ -165,9 +168,12 @@ function collect(node: unknown, index: number, walk: Walk): void {
   walk.keys.pop();
 }
 
-/** Whether an exclusion's segments name exactly these keys (without regard to case, `*` for any). */
+/**
+ * Whether an exclusion's segments name these keys, or the object they are in (`!ESP32` leaves out
+ * everything under ESP32), without regard to case, `*` for any.
+ */
 function matchesKeys(segments: readonly PathSegment[], keys: readonly string[]): boolean {
-  if (segments.length !== keys.length) return false;
+  if (segments.length > keys.length) return false;
   return segments.every(
     (segment, index) => segment.kind === "any" || segment.lower === keys[index]?.toLowerCase(),
   );

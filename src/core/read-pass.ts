@@ -33,7 +33,7 @@ export class ReadPass {
     private readonly now: number,
     private readonly pass: number,
     private readonly listLimit: number,
-    private readonly deviceOf: (source: SourceTopic) => SourceTopic | null,
+    private readonly deviceOf: (source: SourceTopic, rule: Rule) => SourceTopic | null,
   ) {}
 
   include(group: EntityGroup): void {
@@ -50,12 +50,14 @@ export class ReadPass {
     let lastHonour = false;
     let lastReadings: PayloadReadings | undefined;
     let unusable: UnusableSource | undefined;
-    const device = this.deviceOf(source);
-    const offline = device !== null && device.availability === "offline";
+    let everyGroup = true;
 
     for (const group of source.groups) {
       const tally = this.tallies.get(group);
-      if (tally === undefined) continue;
+      if (tally === undefined) {
+        everyGroup = false;
+        continue;
+      }
       const rule = group.rule;
       if (payload === undefined) {
         // Forgotten once stale: listed as stale only if it ever was one of the rule's sources.
@@ -83,13 +85,14 @@ export class ReadPass {
       }
       source.hadReading = true;
       const stale = this.now - source.receivedAt > rule.maxAgeMs;
-      const ignoresDevice = rule.availability.kind === "off";
+      const device = this.deviceOf(source, rule);
+      const offline = device !== null && device.availability === "offline";
       for (const reading of readings) {
         if (tally.inputs >= MAX_READINGS_PER_ENTITY) {
           tally.leftOut += 1;
           continue;
         }
-        if (offline && !ignoresDevice) {
+        if (offline) {
           this.note(
             tally,
             source,
@@ -108,8 +111,10 @@ export class ReadPass {
       }
     }
     // One warning when a source turns unusable, none while it stays so, another if it turns again.
-    if (unusable === undefined) source.warned = false;
-    else if (!source.warned) {
+    if (unusable === undefined) {
+      // Usable again only when a read of all its rules says so.
+      if (everyGroup) source.warned = false;
+    } else if (!source.warned) {
       source.warned = true;
       this.turnedUnusable.push(unusable);
     }

@@ -1,10 +1,15 @@
 import { LISTED_SOURCES, type DerivedValue, type UnusableSource } from "./derived-value.js";
-import { AVAILABILITY_LEVELS, availabilityTopicOf } from "./device-availability.js";
+import {
+  AVAILABILITY_LEVELS,
+  availabilitySubscriptionOf,
+  availabilityTopicOf,
+} from "./device-availability.js";
 import { EntityGroup, identify, type EntityIdentity } from "./entity-group.js";
 import { groupSlug, ruleKeyOfEntity } from "./entity-naming.js";
 import { ReadPass } from "./read-pass.js";
 import { fansOut, type Rule } from "./rule.js";
 import { SourceTopic } from "./source-topic.js";
+import { parseTopicFilter } from "./topic-filter.js";
 import { TopicMatcher } from "./topic-matcher.js";
 
 /** Device availability topics kept at most: a `#` over a broker full of `…/status` topics stays bounded. */
@@ -66,6 +71,8 @@ export class ReadingsStore {
   private readonly states = new Map<string, RuleState>();
   private readonly matcher = new TopicMatcher<FilterTarget>();
   private readonly exclusions = new TopicMatcher<RuleState>();
+  /** The availability topics rules name by their own patterns, whatever their last level. */
+  private readonly patternAvailability = new TopicMatcher<true>();
   private readonly topics = new Map<string, SourceTopic>();
   /** Topics where devices say whether they are online, by topic; also in `topics`. */
   private readonly availability = new Map<string, SourceTopic>();
@@ -103,6 +110,13 @@ export class ReadingsStore {
         this.matcher.add(filter, { state, order });
       }
       for (const exclusion of rule.exclusions) this.exclusions.add(exclusion, state);
+      if (rule.availability.kind === "pattern") {
+        for (const filter of rule.filters) {
+          const subscription = availabilitySubscriptionOf(filter.subscription, rule.availability);
+          const parsed = subscription === undefined ? undefined : parseTopicFilter(subscription);
+          if (parsed?.ok === true) this.patternAvailability.add(parsed.value, true);
+        }
+      }
       // A rule without named wildcards is one entity, known before any reading arrives.
       if (!fansOut(rule)) this.groupOf(state, []);
     }
@@ -160,6 +174,8 @@ export class ReadingsStore {
     source.receivedAt = now;
     source.arrival = ++this.arrivals;
     source.version += 1;
+    if (source.changeGroups !== null) this.markChanged(source.changeGroups);
+    if (source.dependents !== null) this.markDependents(source.dependents);
   }
 
   /**
@@ -173,9 +189,10 @@ export class ReadingsStore {
   }
 
   private readGroups(groups: readonly EntityGroup[], now: number, listLimit: number): ReadResult {
-    const pass = new ReadPass(now, ++this.passes, listLimit, (source) => this.deviceOf(source));
-    for (const group of groups) pass.include(group);
-    for (const group of groups) for (const source of group.topics.values()) pass.visit(source);
+    const pass = new ReadPass(now, ++this.passes, listLimit, (source, rule) => this.deviceOf(source, rule));
+    // A group marked changed and then dropped at the source limit is gone: nothing to compute.
+    for (const group of groups) if (this.isCurrent(group)) pass.include(group);
+    for (const group of pass.tallies.keys()) for (const source of group.topics.values()) pass.visit(source);
     const values: DerivedValue[] = [];
     for (const [group, tally] of pass.tallies) {
       if (tally.inputs > 0) group.revealed = true;
@@ -210,22 +227,40 @@ export class ReadingsStore {
     for (const key of entityKeys) this.shownBefore.add(key);
   }
 
+  /** An availability topic by the conventions, or by a rule's own pattern (`home/{2}/alive`). */
+  private isAvailabilityTopic(topic: string): boolean {
+    if (endsLikeAvailability(topic)) return true;
+    return this.patternAvailability.size > 0 && this.patternAvailability.match(topic).length > 0;
+  }
+
+  private isCurrent(group: EntityGroup): boolean {
+    return this.states.get(group.rule.key)?.groups.get(group.key) === group;
+  }
+
   private exists(group: EntityGroup): boolean {
     if (!group.revealed && this.shownBefore.has(group.identity.entityKey)) group.revealed = true;
     return group.revealed || !fansOut(group.rule);
   }
 
-  /** The source's device availability topic, looked up again only when new ones have appeared. */
-  private deviceOf(source: SourceTopic): SourceTopic | null {
+  /**
+   * The source's device availability topic under a rule's setting. By the conventions it is
+   * looked up again only when new availability topics have appeared; by a rule's own pattern
+   * (rare) at each read.
+   */
+  private deviceOf(source: SourceTopic, rule: Rule): SourceTopic | null {
+    const setting = rule.availability;
+    if (setting.kind === "off" || this.availability.size === 0) return null;
+    if (setting.kind === "pattern") {
+      const topic = availabilityTopicOf(source.topic, setting);
+      const device = topic === undefined ? undefined : this.availability.get(topic);
+      if (device === undefined || device === source) return null;
+      (device.dependents ??= new Set()).add(source);
+      return device;
+    }
     if (source.deviceGeneration === this.availabilityGeneration) return source.device;
     source.deviceGeneration = this.availabilityGeneration;
     const previous = source.device;
     source.device = null;
-    // A rule's own pattern wins over the conventions; a topic has one device whichever rule reads it.
-    const settings = source.groups.map((group) => group.rule.availability);
-    const setting =
-      settings.find((each) => each.kind === "pattern") ?? settings.find((each) => each.kind === "auto");
-    if (setting === undefined || this.availability.size === 0) return null;
     const topic = availabilityTopicOf(source.topic, setting);
     const device = topic === undefined ? undefined : this.availability.get(topic);
     if (device !== undefined && device !== source) source.device = device;
@@ -305,11 +340,13 @@ export class ReadingsStore {
   /** Takes back saved readings still fresh for some rule; returns how many were taken. */
   restore(saved: readonly SavedReading[], now: number): number {
     let restored = 0;
-    for (const reading of saved) {
+    // Arrival order follows the saved times, so that `last` is the same after a restart.
+    const byTime = [...saved].sort((a, b) => a.receivedAt - b.receivedAt);
+    for (const reading of byTime) {
       if (reading.receivedAt > now) continue;
       const known = this.topics.get(reading.topic);
       if (known !== undefined && known.version > 0) continue;
-      const availability = isAvailabilityTopic(reading.topic);
+      const availability = this.isAvailabilityTopic(reading.topic);
       // Too old for every rule: admitting it would only create an entity or take a source slot.
       if (
         known === undefined &&
@@ -359,7 +396,7 @@ export class ReadingsStore {
   private admit(topic: string, now: number): SourceTopic | undefined {
     for (const prefix of this.ignoredPrefixes) if (topic.startsWith(prefix)) return undefined;
     const source = new SourceTopic(topic);
-    const availability = isAvailabilityTopic(topic) && this.availability.size < MAX_AVAILABILITY_TOPICS;
+    const availability = this.isAvailabilityTopic(topic) && this.availability.size < MAX_AVAILABILITY_TOPICS;
     this.attach(source, now);
     if (availability) {
       this.availability.set(topic, source);
@@ -379,7 +416,7 @@ export class ReadingsStore {
     // Newest from now on, so that making room never drops the topic being attached.
     source.receivedAt = now;
     source.partial = false;
-    const availability = isAvailabilityTopic(source.topic);
+    const availability = this.isAvailabilityTopic(source.topic);
     let excluded: Set<RuleState> | undefined;
     if (this.exclusions.size > 0)
       for (const { target } of this.exclusions.match(source.topic)) (excluded ??= new Set()).add(target);
@@ -441,8 +478,11 @@ export class ReadingsStore {
         // It exists again as soon as its topic returns, without waiting for a read.
         if (group.revealed) this.shownBefore.add(group.identity.entityKey);
       }
-      if (source.groups.length > 0) source.partial = true;
-      else if (!this.availability.has(source.topic)) this.topics.delete(source.topic);
+      if (source.groups.length > 0 || this.availability.has(source.topic)) source.partial = true;
+      else {
+        this.topics.delete(source.topic);
+        source.device?.dependents?.delete(source);
+      }
     }
     const first = tracked[0];
     if (!state.limitReported && first !== undefined) {
@@ -458,7 +498,8 @@ export class ReadingsStore {
   }
 }
 
-function isAvailabilityTopic(topic: string): boolean {
+/** Whether the topic's last level is one the firmwares' availability topics end with. */
+function endsLikeAvailability(topic: string): boolean {
   const last = topic.slice(topic.lastIndexOf("/") + 1);
   return AVAILABILITY_LEVELS.has(last) && last !== topic;
 }

@@ -155,6 +155,11 @@ function compileRule(
   const update = options.update ?? (comparesOnValue ? "change" : "interval");
   if (options.min_interval !== undefined && update !== "change")
     report("min_interval", "applies to rules with update: change; this rule is published at its interval");
+  else if (options.min_interval !== undefined && comparesOnValue)
+    report(
+      "min_interval",
+      `${fn} publishes each change at once; to wait, use delay_on and delay_off (all, any, none)`,
+    );
 
   if (problemCount > 0 || !filters.ok || availability === undefined) return undefined;
   const deviceClass = options.device_class?.toLowerCase();

@@ -415,3 +415,72 @@ describe("what a read lists and expands", () => {
     expect(readAll(store, T0 + 1).warnings).toHaveLength(0);
   });
 });
+
+describe("found in review", () => {
+  it("reads an availability pattern whatever its last level, per rule, beside a rule on the conventions", () => {
+    const own = compileOne({
+      name: "Lamps",
+      topic: "tele/+/POWER",
+      function: "count_on",
+      availability: "home/{2}/alive",
+    });
+    const auto = compileOne({ name: "Lamps auto", topic: "tele/+/POWER", function: "count_on" });
+    const store = new ReadingsStore([own, auto]);
+    store.ingest("tele/lamp/POWER", "ON", T0);
+    store.ingest("home/lamp/alive", "offline", T0);
+    const { byKey } = readAll(store, T0);
+    expect(byKey.get("lamps")?.offline).toEqual(["tele/lamp/POWER"]);
+    expect(byKey.get("lamps_auto")?.fresh).toEqual(["tele/lamp/POWER"]);
+    store.ingest("tele/lamp/LWT", "Offline", T0 + 1);
+    expect(readAll(store, T0 + 1).byKey.get("lamps_auto")?.offline).toEqual(["tele/lamp/POWER"]);
+  });
+
+  it("gives `$` among alternatives no value for another device's JSON, rather than an unusable object", () => {
+    const rule = compileOne({
+      name: "Lights",
+      topic: "zigbee2mqtt/+",
+      value_path: "state, $",
+      function: "count_on",
+    });
+    const store = new ReadingsStore([rule]);
+    store.ingest("zigbee2mqtt/lamp", JSON.stringify({ state: "ON" }), T0);
+    store.ingest("zigbee2mqtt/climate", JSON.stringify({ temperature: 21 }), T0);
+    const { values, warnings } = readAll(store, T0);
+    expect(values[0]?.unusable).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(numberOf(values[0])).toBe(1);
+  });
+
+  it("does not warn again about a source that stays unusable for one rule while another rule reads it fine", () => {
+    const bad = compileOne({ name: "Bad", topic: "s/+", value_path: "a", function: "mean", interval: 10 });
+    const good = compileOne({ name: "Good", topic: "s/+", value_path: "b", function: "mean", interval: 20 });
+    const store = new ReadingsStore([bad, good]);
+    store.ingest("s/x", JSON.stringify({ a: "hot", b: 1 }), T0);
+    const warnings = [
+      ...readAll(store, T0, ["bad"]).warnings,
+      ...readAll(store, T0 + 1, ["good"]).warnings,
+      ...readAll(store, T0 + 2, ["bad"]).warnings,
+      ...readAll(store, T0 + 3, ["good"]).warnings,
+      ...readAll(store, T0 + 4, ["bad"]).warnings,
+    ];
+    expect(warnings).toHaveLength(1);
+  });
+
+  it("leaves out everything under a key with `!ESP32`", () => {
+    const rule = compileOne({
+      name: "T",
+      topic: "tele/+/SENSOR",
+      value_path: "*.Temperature, !ESP32",
+      function: "mean",
+    });
+    const store = new ReadingsStore([rule]);
+    store.ingest("tele/esp/SENSOR", tasmotaEsp32(20, 50), T0);
+    expect(numberOf(readOne(store, T0))).toBe(20);
+  });
+
+  it("refuses min_interval on a binary rule, which publishes each change at once", () => {
+    expect(problemsOf({ rules: [{ name: "W", topic: "w/+", function: "any", min_interval: 5 }] })).toEqual([
+      expect.stringContaining("delay_on and delay_off"),
+    ]);
+  });
+});

@@ -121,3 +121,42 @@ describe("change marking", () => {
     expect(store.readChanged(T0 + 2).values[0]?.state.kind).toBe("none");
   });
 });
+
+describe("found in review", () => {
+  it("debounces against the state shown before a spell of unavailability", () => {
+    const rule = compileOne({
+      name: "Motion",
+      topic: "zigbee2mqtt/+",
+      value_path: "occupancy",
+      function: "any",
+      on_value: "true",
+      delay_off: 600,
+    });
+    const room = harness(rule);
+    room.set("zigbee2mqtt/hall", JSON.stringify({ occupancy: true }), T0);
+    expect(room.decide(T0).output?.value.state).toEqual({ kind: "binary", on: true });
+    room.set("zigbee2mqtt/hall", JSON.stringify({ occupancy: null }), T0 + SECOND);
+    expect(room.decide(T0 + SECOND).output?.value.state.kind).toBe("none");
+    room.set("zigbee2mqtt/hall", JSON.stringify({ occupancy: false }), T0 + 2 * SECOND);
+    const back = room.decide(T0 + 2 * SECOND);
+    expect(back.output?.value.state).toEqual({ kind: "binary", on: true });
+    expect(back.output?.pending).toEqual({ on: false, at: T0 + 602 * SECOND });
+  });
+
+  it("counts min_interval from the last change published, not from computations that changed nothing", () => {
+    const rule = compileOne({
+      name: "Power",
+      topic: "p/+",
+      function: "sum",
+      update: "change",
+      min_interval: 10,
+    });
+    const meter = harness(rule);
+    meter.set("p/a", "5", T0);
+    expect(meter.decide(T0).output).toBeDefined();
+    meter.set("p/a", "5", T0 + 20 * SECOND);
+    expect(meter.decide(T0 + 20 * SECOND).output).toBeDefined();
+    meter.set("p/a", "900", T0 + 21 * SECOND);
+    expect(meter.decide(T0 + 21 * SECOND).output?.value.state).toEqual({ kind: "number", value: 900 });
+  });
+});

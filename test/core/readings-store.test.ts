@@ -245,3 +245,52 @@ describe("entities removed by the source limit", () => {
     expect(store.takeRemovedEntities()).toEqual([]);
   });
 });
+
+describe("found in review", () => {
+  it("keeps `last` the latest value across a restart, whatever order the topics were first seen in", () => {
+    const rule = compileOne({ name: "Last", topic: "s/+", function: "last" });
+    const before = new ReadingsStore([rule]);
+    before.ingest("s/a", "1", T0);
+    before.ingest("s/b", "2", T0 + 1);
+    before.ingest("s/a", "3", T0 + 2);
+    expect(numberOf(readOne(before, T0 + 3))).toBe(3);
+    const after = new ReadingsStore([rule]);
+    after.restore(before.snapshot(), T0 + 4);
+    expect(numberOf(readOne(after, T0 + 4))).toBe(3);
+  });
+
+  it("does not compute a group that was marked changed and then dropped at the source limit", () => {
+    const rule = compileOne(
+      { name: "{dev} on", topic: "p/+dev", function: "count_on", update: "change" },
+      { max_sources: 1 },
+    );
+    const store = new ReadingsStore([rule]);
+    store.ingest("p/a", "ON", T0);
+    store.readChanged(T0);
+    store.ingest("p/a", "OFF", T0 + 1); // marks p/a's group …
+    store.ingest("p/b", "ON", T0 + 2); // … which the limit then drops
+    expect(store.readChanged(T0 + 3).values.map((value) => value.identity.entityKey)).toEqual(["dev_on__b"]);
+  });
+
+  it("takes back an availability topic a rule reads once it reports again after a drop at the source limit", () => {
+    const rule = compileOne(
+      { name: "Online", topic: "tele/+/LWT", function: "count_on", on_value: "Online" },
+      { max_sources: 2 },
+    );
+    const store = new ReadingsStore([rule]);
+    store.ingest("tele/a/LWT", "Online", T0);
+    store.ingest("tele/b/LWT", "Online", T0 + 1);
+    store.ingest("tele/c/LWT", "Online", T0 + 2); // drops a
+    store.ingest("tele/a/LWT", "Online", T0 + 3); // a is back, b goes
+    expect(readOne(store, T0 + 4).fresh.toSorted()).toEqual(["tele/a/LWT", "tele/c/LWT"]);
+  });
+
+  it("recomputes a rule on change at once when a payload is too large to keep", () => {
+    const rule = compileOne({ name: "W", topic: "w/+", function: "any", update: "change" });
+    const store = new ReadingsStore([rule]);
+    store.ingest("w/a", "ON", T0);
+    store.readChanged(T0);
+    store.ingestOversized("w/a", 100_000, T0 + 1);
+    expect(store.readChanged(T0 + 1).values[0]?.state.kind).toBe("none");
+  });
+});
