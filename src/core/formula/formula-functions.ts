@@ -131,6 +131,9 @@ function logarithm(x: number, base: number | undefined): NumericOutcome {
   if (x <= 0) return { unavailable: "log of zero or a negative number" };
   if (base === undefined) return Math.log(x);
   if (base <= 0 || base === 1) return { unavailable: `log's base must be above 0 and not 1, got ${base}` };
+  // Math.log(1000) / Math.log(10) is 2.9999999999999996; the dedicated ones are exact for powers.
+  if (base === 10) return Math.log10(x);
+  if (base === 2) return Math.log2(x);
   return Math.log(x) / Math.log(base);
 }
 

@@ -108,7 +108,7 @@ describe("functions", () => {
     ["pow(2, 10)", 1024],
     ["exp(0)", 1],
     ["log(exp(2))", 2],
-    ["log(1000, 10)", 3],
+    ["log(8, 4)", 1.5],
     ["clamp(5, 0, 3)", 3],
     ["clamp(-1, 0, 3)", 0],
     ["clamp(2, 0, 3)", 2],
@@ -292,6 +292,11 @@ describe("numbers that have no value", () => {
     ["a +\n  b / c", "division by zero at 2:5"],
   ])("%s: %s", (text, reason) => {
     expect(valueOf(text)).toEqual(gone(reason));
+  });
+
+  it("logarithms to 10 and 2 are exact for their powers", () => {
+    expect(valueOf("log(1000, 10)")).toEqual(num(3));
+    expect(valueOf("log(1024, 2)")).toEqual(num(10));
   });
 
   it("humidity of exactly 100 % is fine", () => {
