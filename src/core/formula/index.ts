@@ -10,15 +10,17 @@
  * ```
  *
  * - `compileFormula(text, env)`: parses and checks once, at start. `{ ok: false, problems }`
- *   lists syntax errors (only the first), constructs the language lacks, limits
- *   (`MAX_FORMULA_LENGTH` characters, `MAX_FORMULA_NODES` parts, `MAX_FORMULA_DEPTH` levels),
- *   unknown references and functions (with "did you mean"), argument counts and kinds, each
- *   with a 1-based line and column. A compiled formula has its `references` (distinct, in
- *   first-use order) and its `resultKind`: "boolean" makes a binary sensor.
+ *   lists a syntax error, a construct the language lacks or a limit (`MAX_FORMULA_LENGTH`
+ *   characters, `MAX_FORMULA_NODES` parts, `MAX_FORMULA_DEPTH` levels), which stop at the first;
+ *   else every unknown reference and function (with "did you mean"), argument count and kind.
+ *   Each problem has a message, a 1-based line and column, and maybe a hint said after them.
+ *   A compiled formula has its `references` (distinct, in first-use order, branches not taken
+ *   included: what it depends on) and its `resultKind`: "boolean" makes a binary sensor.
  * - `evaluateFormula(formula, lookup)`: the value now; never throws (unless `lookup` does), and
  *   every failure is `{ kind: "unavailable", reason }` naming the reference or the position.
  *   Short-circuits `and`/`or`/`? :`/`coalesce`, so `lookup` may not be asked for every reference.
- * - `orderByDependencies(map)`: the order to compute formula rules in, or a cycle.
+ * - `orderByDependencies(map)`: the order to compute formula rules in (map each formula rule's
+ *   key to the keys it references; other keys are ignored), or a cycle `["a", "b", "a"]`.
  * - `formatProblem(problem)`: one line, e.g.
  *   `unknown reference "living_room_temp" at 1:1; did you mean "living_room_temperature"?`.
  * - `FORMULA_FUNCTIONS`: name, arguments and description of every function, for docs and hints.
