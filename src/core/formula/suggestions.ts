@@ -20,7 +20,7 @@ export function closestName(typed: string, candidates: Iterable<string>): string
   return best;
 }
 
-/** Levenshtein distance: insertions, deletions and substitutions. */
+/** Levenshtein distance: insertions, deletions and substitutions. Also what device-class suggestions use. */
 export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
