@@ -237,3 +237,50 @@ function startOf(node: FormulaNode): number {
       return node.at;
   }
 }
+
+/** A name a formula uses, at the index in the text of its first use. */
+export interface NameUse {
+  readonly name: string;
+  readonly at: number;
+}
+
+/**
+ * The names a formula uses, distinct, in first-use order, before any name is known: what the
+ * caller needs to order formula rules (and to point at a reference) before checking them. None
+ * when the formula does not parse; compileFormula then says why.
+ */
+export function referencedNames(text: string): readonly NameUse[] {
+  const parsed = parseFormula(text);
+  if (!parsed.ok) return [];
+  const uses = new Map<string, NameUse>();
+  // Depth-first, left to right, as the text reads; the parser has bounded the depth.
+  const pending: FormulaNode[] = [parsed.root];
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (node.type === "reference" && !uses.has(node.name))
+      uses.set(node.name, { name: node.name, at: node.at });
+    pending.push(...[...childrenOf(node)].reverse());
+  }
+  return [...uses.values()];
+}
+
+function childrenOf(node: FormulaNode): readonly FormulaNode[] {
+  switch (node.type) {
+    case "number":
+    case "boolean":
+    case "reference":
+      return [];
+    case "negate":
+    case "plus":
+    case "not":
+      return [node.operand];
+    case "arithmetic":
+    case "comparison":
+    case "and":
+    case "or":
+      return [node.left, node.right];
+    case "conditional":
+      return [node.test, node.then, node.otherwise];
+    case "call":
+      return node.args;
+  }
+}

@@ -21,6 +21,10 @@
  *   Short-circuits `and`/`or`/`? :`/`coalesce`, so `lookup` may not be asked for every reference.
  * - `orderByDependencies(map)`: the order to compute formula rules in (map each formula rule's
  *   key to the keys it references; other keys are ignored), or a cycle `["a", "b", "a"]`.
+ * - `referencedNames(text)`: the names a formula uses and where, before any is known (to order
+ *   formula rules before compiling them); none when it does not parse.
+ * - `problemAt(text, index, message, hint?)`: a problem of the caller's own about a formula
+ *   (a reference that is known but cannot be used there), positioned like the engine's.
  * - `formatProblem(problem)`: one line, e.g.
  *   `unknown reference "living_room_temp" at 1:1; did you mean "living_room_temperature"?`.
  * - `FORMULA_FUNCTIONS`: name, arguments and description of every function, for docs and hints.
@@ -30,11 +34,11 @@
  * with a digit (`2nd_floor_temperature`); `true`, `false`, `and`, `or`, `not` are words of the
  * language, not names. Back the environment with a Map, not a plain object.
  */
-export { compileFormula, type CompileResult } from "./compile-formula.js";
+export { compileFormula, referencedNames, type CompileResult, type NameUse } from "./compile-formula.js";
 export { orderByDependencies, type DependencyOrder } from "./dependency-order.js";
 export { evaluateFormula } from "./evaluate-formula.js";
 export { FORMULA_FUNCTIONS } from "./formula-functions.js";
-export { formatProblem } from "./formula-problems.js";
+export { formatProblem, problemAt } from "./formula-problems.js";
 export type {
   CompiledFormula,
   FormulaEnvironment,

@@ -3,6 +3,7 @@ import {
   compileFormula,
   FORMULA_FUNCTIONS,
   formatProblem,
+  referencedNames,
   MAX_FORMULA_DEPTH,
   MAX_FORMULA_LENGTH,
   MAX_FORMULA_NODES,
@@ -16,6 +17,21 @@ describe("what a compiled formula says about itself", () => {
     const formula = compiled("p ? coalesce(b, a) : a + (available(c) ? 0 : 1) + b");
     expect(formula.references).toEqual(["p", "b", "a", "c"]);
     expect(formula.text).toBe("p ? coalesce(b, a) : a + (available(c) ? 0 : 1) + b");
+  });
+
+  it("names what it uses and where before any name is known, or nothing when it does not parse", () => {
+    expect(referencedNames("p ? coalesce(bb, a) : a + unknown_one")).toEqual([
+      { name: "p", at: 0 },
+      { name: "bb", at: 13 },
+      { name: "a", at: 17 },
+      { name: "unknown_one", at: 26 },
+    ]);
+    expect(referencedNames("round(x, 1) + 2nd_floor")).toEqual([
+      { name: "x", at: 6 },
+      { name: "2nd_floor", at: 14 },
+    ]);
+    expect(referencedNames("a +")).toEqual([]);
+    expect(referencedNames("a.constructor")).toEqual([]);
   });
 
   it("has no references when it uses only numbers", () => {
