@@ -1,7 +1,7 @@
 import type { DerivedValue } from "../core/derived-value.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
 import type { ReadingsStore } from "../core/readings-store.js";
-import type { Rule } from "../core/rule.js";
+import type { ConfiguredRule } from "../core/rule.js";
 
 /**
  * How long a burst of messages is gathered before the entities it changed are recomputed: short
@@ -12,7 +12,7 @@ export const COALESCE_MS = 100;
 
 export interface UpdateSchedulerOptions {
   readonly store: ReadingsStore;
-  readonly rules: readonly Rule[];
+  readonly rules: readonly ConfiguredRule[];
   /** The monotonic clock. */
   readonly now: () => number;
   /** Publishes what the policy decided to show; never rejects. */
@@ -27,7 +27,7 @@ export interface UpdateSchedulerOptions {
  */
 export class UpdateScheduler {
   private readonly policy = new OutputPolicy();
-  private readonly rules: ReadonlyMap<string, Rule>;
+  private readonly rules: ReadonlyMap<string, ConfiguredRule>;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /** Entities to compute again by themselves, and when; one timer serves the earliest. */

@@ -1,6 +1,5 @@
-import { isBinaryFunction } from "./aggregate-functions.js";
 import type { DerivedValue } from "./derived-value.js";
-import type { Rule } from "./rule.js";
+import { isBinaryRule, type ConfiguredRule } from "./rule.js";
 
 /** A binary entity's change that waits out `delay_on` or `delay_off`. */
 export interface PendingChange {
@@ -40,7 +39,7 @@ interface EntityState {
 export class OutputPolicy {
   private readonly states = new Map<string, EntityState>();
 
-  decide(value: DerivedValue, rule: Rule, now: number, trigger: Trigger): OutputDecision {
+  decide(value: DerivedValue, rule: ConfiguredRule, now: number, trigger: Trigger): OutputDecision {
     const key = value.identity.entityKey;
     let state = this.states.get(key);
     if (state === undefined) {
@@ -48,12 +47,13 @@ export class OutputPolicy {
       this.states.set(key, state);
     }
     const expiry = value.changesAt;
-    if (trigger === "change" && rule.update === "change" && !isBinaryFunction(rule.function)) {
+    const binary = isBinaryRule(rule);
+    if (trigger === "change" && rule.update === "change" && !binary) {
       const allowedAt = state.lastOutputAt + rule.minIntervalMs;
       if (now < allowedAt) return { output: undefined, wakeAt: allowedAt };
     }
     state.lastOutputAt = now;
-    if (!isBinaryFunction(rule.function) || value.state.kind !== "binary") {
+    if (!binary || value.state.kind !== "binary") {
       state.shownOn = undefined;
       state.pending = undefined;
       return { output: { value, pending: undefined }, wakeAt: expiry };
