@@ -1,6 +1,6 @@
 import type { DerivedValue } from "../core/derived-value.js";
+import type { Evaluation } from "../core/evaluation.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
-import type { ReadingsStore } from "../core/readings-store.js";
 import type { ConfiguredRule } from "../core/rule.js";
 
 /**
@@ -11,7 +11,8 @@ import type { ConfiguredRule } from "../core/rule.js";
 export const COALESCE_MS = 100;
 
 export interface UpdateSchedulerOptions {
-  readonly store: ReadingsStore;
+  /** What computes the entities whose inputs changed: the store's aggregates and the formulas over them. */
+  readonly evaluation: Pick<Evaluation, "hasChanges" | "readChanged" | "markEntityChanged">;
   readonly rules: readonly ConfiguredRule[];
   /** The monotonic clock. */
   readonly now: () => number;
@@ -22,8 +23,8 @@ export interface UpdateSchedulerOptions {
 /**
  * Decides *when* entities are recomputed outside the read interval: soon after a message changed
  * an `update: change` entity's inputs, when a debounced change falls due, when a held-back numeric
- * entity may be published again, and when a counted reading goes stale. Evaluation (the store)
- * decides what the values are; the policy decides what is shown.
+ * entity may be published again, and when a counted reading goes stale. Evaluation (the store and
+ * the formulas) decides what the values are; the policy decides what is shown.
  */
 export class UpdateScheduler {
   private readonly policy = new OutputPolicy();
@@ -42,7 +43,7 @@ export class UpdateScheduler {
 
   /** After a message: a flush soon, if it changed an entity's inputs. Cheap enough for every message. */
   poke(): void {
-    if (this.flushTimer !== undefined || this.stopped || !this.options.store.hasChanges) return;
+    if (this.flushTimer !== undefined || this.stopped || !this.options.evaluation.hasChanges) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       void this.flush();
@@ -81,7 +82,7 @@ export class UpdateScheduler {
       return;
     }
     const run = async () => {
-      const { values } = this.options.store.readChanged(this.options.now());
+      const { values } = this.options.evaluation.readChanged(this.options.now());
       await this.show(values, "change");
     };
     this.flushing = run().finally(() => {
@@ -109,7 +110,7 @@ export class UpdateScheduler {
     for (const [entityKey, at] of this.wakes) {
       if (at > now) continue;
       this.wakes.delete(entityKey);
-      this.options.store.markEntityChanged(entityKey);
+      this.options.evaluation.markEntityChanged(entityKey);
     }
     this.armWakeTimer();
     void this.flush();
