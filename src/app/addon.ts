@@ -345,7 +345,7 @@ async function restoreReadings(
     log.warn(`Ignoring the saved readings in ${stateFile.path}: ${loaded.why}`);
     return 0;
   }
-  store.reserveEntityKeys(loaded.entityKeys);
+  evaluation.reserveEntityKeys(loaded.entityKeys);
   evaluation.rememberShownEntities(loaded.shownEntities);
   const monotonic = clock.now();
   // Ages are measured on the monotonic clock; a saved time is turned into an age on the wall clock.
@@ -377,7 +377,7 @@ async function saveReadings(
     .map((reading) => ({ ...reading, receivedAt: wall - (monotonic - reading.receivedAt) }));
   try {
     await stateFile.save(
-      { readings, entityKeys: store.contestedEntityKeys(), shownEntities: evaluation.shownEntityKeys() },
+      { readings, entityKeys: evaluation.contestedEntityKeys(), shownEntities: evaluation.shownEntityKeys() },
       wall,
     );
     return undefined;

@@ -1,7 +1,7 @@
 import { LISTED_SOURCES } from "./derived-value.js";
 import type { EntityIdentity } from "./entity-group.js";
 import { FormulaRules } from "./formula-rules.js";
-import type { ReadingsStore, ReadResult } from "./readings-store.js";
+import type { ReadingsStore, ReadResult, SavedEntityKey } from "./readings-store.js";
 import type { ConfiguredRule } from "./rule.js";
 
 /**
@@ -57,5 +57,16 @@ export class Evaluation {
   rememberShownEntities(entityKeys: readonly string[]): void {
     this.store.rememberShownEntities(entityKeys);
     this.formulas.rememberShownEntities(entityKeys);
+  }
+
+  /** Keys of fanned-out entities whose values slug alike, to be saved: who got the plain key must not swap. */
+  contestedEntityKeys(): SavedEntityKey[] {
+    return [...this.store.contestedEntityKeys(), ...this.formulas.contestedEntityKeys()];
+  }
+
+  /** Takes back the keys saved by contestedEntityKeys; call before any reading arrives. */
+  reserveEntityKeys(saved: readonly SavedEntityKey[]): void {
+    this.store.reserveEntityKeys(saved);
+    this.formulas.reserveEntityKeys(saved);
   }
 }

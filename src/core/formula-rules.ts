@@ -1,7 +1,8 @@
 import type { DerivedState, DerivedValue, SourceStatus } from "./derived-value.js";
 import { identify, type EntityIdentity } from "./entity-group.js";
-import { ruleKeyOfEntity } from "./entity-naming.js";
+import { groupSlug, ruleKeyOfEntity } from "./entity-naming.js";
 import { evaluateFormula, orderByDependencies, type FormulaValue } from "./formula/index.js";
+import type { SavedEntityKey } from "./readings-store.js";
 import {
   fansOut,
   isFormulaRule,
@@ -30,6 +31,9 @@ interface FormulaState {
   /** By the captured values, in the rule's order, joined with "/" (which no topic level holds). */
   readonly entities: Map<string, FormulaEntity>;
   readonly entityKeys: Set<string>;
+  /** Keys that values slugging alike had in an earlier run, by the values joined with "/", and their owners. */
+  readonly reservedKeys: Map<string, string>;
+  readonly reservedOwners: Set<string>;
 }
 
 /** Which entities of a formula rule a computation covers. */
@@ -69,7 +73,13 @@ export class FormulaRules {
     for (const key of ordered.order) {
       const rule = formulas.get(key);
       if (rule === undefined) continue;
-      const state: FormulaState = { rule, entities: new Map(), entityKeys: new Set() };
+      const state: FormulaState = {
+        rule,
+        entities: new Map(),
+        entityKeys: new Set(),
+        reservedKeys: new Map(),
+        reservedOwners: new Set(),
+      };
       this.states.push(state);
       if (!fansOut(rule)) this.entityOf(state, []);
       for (const reference of rule.references.values()) {
@@ -141,6 +151,41 @@ export class FormulaRules {
     for (const key of entityKeys) this.shownBefore.add(key);
   }
 
+  /**
+   * Entity keys of formula entities whose values slug alike, to be saved: which of them got the
+   * plain key depended on the order they were first computed in, and must survive a restart.
+   */
+  contestedEntityKeys(): SavedEntityKey[] {
+    const saved: SavedEntityKey[] = [];
+    for (const state of this.states) {
+      const bySlug = new Map<string, FormulaEntity[]>();
+      for (const entity of state.entities.values()) {
+        const slug = groupSlug(capturesOf(state.rule, entity));
+        bySlug.set(slug, [...(bySlug.get(slug) ?? []), entity]);
+      }
+      for (const entities of bySlug.values()) {
+        if (entities.length < 2) continue;
+        for (const entity of entities)
+          saved.push({
+            rule: state.rule.key,
+            captures: capturesOf(state.rule, entity),
+            entityKey: entity.identity.entityKey,
+          });
+      }
+    }
+    return saved;
+  }
+
+  /** Takes back keys saved by contestedEntityKeys (those of other rules are left alone). */
+  reserveEntityKeys(saved: readonly SavedEntityKey[]): void {
+    for (const { rule, captures, entityKey } of saved) {
+      const state = this.states.find((each) => each.rule.key === rule);
+      if (state === undefined || captures.length !== state.rule.captureNames.length) continue;
+      state.reservedKeys.set(captures.join("/"), entityKey);
+      state.reservedOwners.add(entityKey);
+    }
+  }
+
   private compute(
     values: readonly DerivedValue[],
     now: number,
@@ -193,7 +238,9 @@ export class FormulaRules {
     const key = captures.join("/");
     let entity = state.entities.get(key);
     if (entity === undefined) {
-      const identity = identify(state.rule, captures, (entityKey) => state.entityKeys.has(entityKey));
+      const isTaken = (entityKey: string) =>
+        state.entityKeys.has(entityKey) || state.reservedOwners.has(entityKey);
+      const identity = identify(state.rule, captures, isTaken, state.reservedKeys.get(key));
       state.entityKeys.add(identity.entityKey);
       entity = { identity, revealed: false, marked: false };
       state.entities.set(key, entity);
@@ -274,6 +321,10 @@ export class FormulaRules {
       changesAt: undefined,
     };
   }
+}
+
+function capturesOf(rule: FormulaRule, entity: FormulaEntity): string[] {
+  return rule.captureNames.map((name) => entity.identity.captures[name] ?? "");
 }
 
 function ruleKeyOf(reference: FormulaReference): string {

@@ -283,6 +283,28 @@ describe("formula rules that fan out", () => {
     expect(evaluation.shownEntityKeys()).toContain("room_dew_point__kitchen");
   });
 
+  it("keep the keys of values that slug alike across a restart, whichever comes first", () => {
+    const keysByRoom = (evaluation: Evaluation, time: number) =>
+      new Map(
+        evaluation
+          .read(time)
+          .values.filter((value) => value.identity.ruleKey === "room_dew_point")
+          .map((value) => [value.identity.captures["room"], value.identity.entityKey]),
+      );
+    const first = evaluationOf(rules);
+    first.store.ingest("home/Living Room/climate", climate(21, 50), T0);
+    first.store.ingest("home/living_room/climate", climate(19, 50), T0);
+    const before = keysByRoom(first, T0);
+    expect(before.get("Living Room")).toBe("room_dew_point__living_room");
+    expect(before.get("living_room")).toMatch(/^room_dew_point__living_room_[0-9a-f]{8}$/);
+
+    const again = evaluationOf(rules);
+    again.reserveEntityKeys(first.contestedEntityKeys());
+    again.store.ingest("home/living_room/climate", climate(19, 50), T0);
+    again.store.ingest("home/Living Room/climate", climate(21, 50), T0);
+    expect(keysByRoom(again, T0)).toEqual(before);
+  });
+
   it("fill a rule with fewer wildcards from the formula's values", () => {
     const evaluation = evaluationOf([
       { name: "{floor} {room} temperature", id: "spot", topic: "house/+floor/+room", function: "mean" },
