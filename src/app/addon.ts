@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
+import { Evaluation } from "../core/evaluation.js";
 import { ReadingsStore, type SavedReading } from "../core/readings-store.js";
+import { isFormulaRule } from "../core/rule.js";
 import { subscriptionsOf } from "../core/subscriptions.js";
 import { formatState, type AddonInfo } from "../homeassistant/discovery-payloads.js";
 import { EntityPublisher } from "../homeassistant/entity-publisher.js";
@@ -91,9 +93,12 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         `Rule "${rule.nameTemplate}" matches more than ${rule.maxSources} topics (max_sources); the least recently updated are dropped, starting with ${topic}`,
       ),
   });
+  // Formula rules are computed after the rules they use, at the same read or flush.
+  const evaluation = new Evaluation(store, settings.rules);
+  const formulaKeys = new Set(settings.rules.filter(isFormulaRule).map((rule) => rule.key));
   const stateFile = new StateFile(deps.dataDir);
   // Restored readings are published as soon as the broker is there, not at the first read time.
-  let publishRestored = (await restoreReadings(stateFile, store, clock, log)) > 0;
+  let publishRestored = (await restoreReadings(stateFile, evaluation, clock, log)) > 0;
 
   /** Discovery configs on the broker at start-up, while they are being collected. */
   let retainedConfigs: Set<string> | undefined;
@@ -144,7 +149,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       await connection.subscribe([birthTopic, ...filters]);
       log.info(`Listening to ${filters.length} topic filter${filters.length === 1 ? "" : "s"}`);
       await removeStaleEntitiesOnce(lost);
-      const entities = store.entities();
+      const entities = evaluation.entities();
       await publisher.announce(entities);
       log.debug(`Announced ${entities.length} entit${entities.length === 1 ? "y" : "ies"} to Home Assistant`);
       if (publishRestored) {
@@ -161,7 +166,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   });
 
   const updates = new UpdateScheduler({
-    store,
+    evaluation,
     rules: settings.rules,
     now,
     publish: (outputs) =>
@@ -224,7 +229,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     // A lost connection may have cut the retained configs short: deciding now could miss some.
     if (lost.aborted) return false;
     await connection.unsubscribe([configsFilter, statesFilter]);
-    const shown = new Set(store.shownEntityKeys());
+    const shown = new Set(evaluation.shownEntityKeys());
     const hadValue = (entityKey: string) => withState.has(entityKey) || shown.has(entityKey);
     const stale = staleEntityTopics(layout, [...collected], settings.rules, hadValue);
     if (stale.length > 0) await publisher.clear(stale.flat());
@@ -248,7 +253,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       () => {
         birthBurstStartedAt = undefined;
         log.info("Home Assistant restarted; publishing the entities again");
-        void publisher.announce(store.entities());
+        void publisher.announce(evaluation.entities());
       },
       Math.max(0, waitMs),
     );
@@ -257,7 +262,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   /** Why saves fail, while they do: said when they start failing and when they work again, not at every read. */
   let saveProblem: string | undefined;
   async function save(): Promise<void> {
-    const problem = await saveReadings(stateFile, store, clock);
+    const problem = await saveReadings(stateFile, evaluation, clock);
     if (problem !== undefined && saveProblem === undefined)
       log.warn(
         `Cannot save the readings to ${stateFile.path}: ${problem}; retrying at each read (the log says when it works again)`,
@@ -270,7 +275,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
-    const { values: derived, turnedUnusable } = store.read(at, ruleKeys);
+    const { values: derived, turnedUnusable } = evaluation.read(at, ruleKeys);
     warnUnusable(turnedUnusable, log);
     const removed = store.takeRemovedEntities();
     for (const identity of removed) updates.forget(identity.entityKey);
@@ -278,7 +283,10 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     await updates.show(derived, "interval");
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
-      for (const value of derived) log.debug(`${value.identity.name}: ${describeDerived(value)}`);
+      for (const value of derived)
+        log.debug(
+          `${value.identity.name}: ${describeDerived(value, formulaKeys.has(value.identity.ruleKey))}`,
+        );
     }
     // Saved at read times, but not more often than read_interval: a rule read every few seconds
     // must not rewrite the state file as often, on the SD card of a Raspberry Pi.
@@ -312,10 +320,11 @@ interface Clock {
   readonly wallNow: () => number;
 }
 
-function describeDerived(value: DerivedValue): string {
+function describeDerived(value: DerivedValue, formula: boolean): string {
   const state = value.state;
   const shown = state.kind === "none" ? `unavailable (${state.reason})` : formatState(state, undefined);
   const { counts } = value;
+  if (formula) return `${shown} from ${counts.counted} available, ${counts.unavailable} unavailable`;
   return `${shown} from ${counts.counted} counted, ${counts.stale} stale, ${counts.offline} offline, ${counts.unusable} unusable, ${counts.out_of_range} out of range`;
 }
 
@@ -333,10 +342,11 @@ function warnUnusable(found: readonly UnusableSource[], log: Logger): void {
 /** Returns how many saved readings were taken back. */
 async function restoreReadings(
   stateFile: StateFile,
-  store: ReadingsStore,
+  evaluation: Evaluation,
   clock: Clock,
   log: Logger,
 ): Promise<number> {
+  const { store } = evaluation;
   const leftovers = await stateFile.removeLeftovers();
   if (leftovers > 0)
     log.info(
@@ -348,8 +358,8 @@ async function restoreReadings(
     log.warn(`Ignoring the saved readings in ${stateFile.path}: ${loaded.why}`);
     return 0;
   }
-  store.reserveEntityKeys(loaded.entityKeys);
-  store.rememberShownEntities(loaded.shownEntities);
+  evaluation.reserveEntityKeys(loaded.entityKeys);
+  evaluation.rememberShownEntities(loaded.shownEntities);
   const monotonic = clock.now();
   // Ages are measured on the monotonic clock; a saved time is turned into an age on the wall clock.
   // The age at saving is exact (both times are from the same clock then); the time since may be
@@ -369,9 +379,10 @@ async function restoreReadings(
 /** Returns why the save failed (a full disk, a read-only folder), or undefined when it worked. */
 async function saveReadings(
   stateFile: StateFile,
-  store: ReadingsStore,
+  evaluation: Evaluation,
   clock: Clock,
 ): Promise<string | undefined> {
+  const { store } = evaluation;
   const wall = clock.wallNow();
   const monotonic = clock.now();
   const readings = store
@@ -379,7 +390,7 @@ async function saveReadings(
     .map((reading) => ({ ...reading, receivedAt: wall - (monotonic - reading.receivedAt) }));
   try {
     await stateFile.save(
-      { readings, entityKeys: store.contestedEntityKeys(), shownEntities: store.shownEntityKeys() },
+      { readings, entityKeys: evaluation.contestedEntityKeys(), shownEntities: evaluation.shownEntityKeys() },
       wall,
     );
     return undefined;

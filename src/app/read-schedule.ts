@@ -1,7 +1,7 @@
-import type { Rule } from "../core/rule.js";
+import type { ConfiguredRule } from "../core/rule.js";
 
 /** Rules that share a read interval are read together, on one timer. */
-export function readGroups(rules: readonly Rule[]): Map<number, string[]> {
+export function readGroups(rules: readonly ConfiguredRule[]): Map<number, string[]> {
   const groups = new Map<number, string[]>();
   for (const rule of rules) {
     const keys = groups.get(rule.intervalMs) ?? [];
@@ -13,7 +13,7 @@ export function readGroups(rules: readonly Rule[]): Map<number, string[]> {
 
 /** Runs `read` for each group after `firstDelayMs`, then every group's interval. Returns a stop function. */
 export function scheduleReads(
-  rules: readonly Rule[],
+  rules: readonly ConfiguredRule[],
   firstDelayMs: number,
   read: (ruleKeys: readonly string[]) => Promise<void>,
 ): () => void {

@@ -1,7 +1,7 @@
 import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
+import type { Evaluation } from "../core/evaluation.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
-import type { ReadingsStore } from "../core/readings-store.js";
-import type { Rule } from "../core/rule.js";
+import type { ConfiguredRule } from "../core/rule.js";
 
 /**
  * How long a burst of messages is gathered before the entities it changed are recomputed: short
@@ -11,8 +11,9 @@ import type { Rule } from "../core/rule.js";
 export const COALESCE_MS = 100;
 
 export interface UpdateSchedulerOptions {
-  readonly store: ReadingsStore;
-  readonly rules: readonly Rule[];
+  /** What computes the entities whose inputs changed: the store's aggregates and the formulas over them. */
+  readonly evaluation: Pick<Evaluation, "hasChanges" | "readChanged" | "markEntityChanged">;
+  readonly rules: readonly ConfiguredRule[];
   /** The monotonic clock. */
   readonly now: () => number;
   /** Publishes what the policy decided to show; never rejects. */
@@ -24,12 +25,12 @@ export interface UpdateSchedulerOptions {
 /**
  * Decides *when* entities are recomputed outside the read interval: soon after a message changed
  * an `update: change` entity's inputs, when a debounced change falls due, when a held-back numeric
- * entity may be published again, and when a counted reading goes stale. Evaluation (the store)
- * decides what the values are; the policy decides what is shown.
+ * entity may be published again, and when a counted reading goes stale. Evaluation (the store and
+ * the formulas) decides what the values are; the policy decides what is shown.
  */
 export class UpdateScheduler {
   private readonly policy = new OutputPolicy();
-  private readonly rules: ReadonlyMap<string, Rule>;
+  private readonly rules: ReadonlyMap<string, ConfiguredRule>;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   /** Entities to compute again by themselves, and when; one timer serves the earliest. */
@@ -44,7 +45,7 @@ export class UpdateScheduler {
 
   /** After a message: a flush soon, if it changed an entity's inputs. Cheap enough for every message. */
   poke(): void {
-    if (this.flushTimer !== undefined || this.stopped || !this.options.store.hasChanges) return;
+    if (this.flushTimer !== undefined || this.stopped || !this.options.evaluation.hasChanges) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       void this.flush();
@@ -89,7 +90,7 @@ export class UpdateScheduler {
       return;
     }
     const run = async () => {
-      const { values, turnedUnusable } = this.options.store.readChanged(this.options.now());
+      const { values, turnedUnusable } = this.options.evaluation.readChanged(this.options.now());
       this.options.onUnusable(turnedUnusable);
       await this.show(values, "change");
     };
@@ -118,7 +119,7 @@ export class UpdateScheduler {
     for (const [entityKey, at] of this.wakes) {
       if (at > now) continue;
       this.wakes.delete(entityKey);
-      this.options.store.markEntityChanged(entityKey);
+      this.options.evaluation.markEntityChanged(entityKey);
     }
     this.armWakeTimer();
     void this.flush();

@@ -12,8 +12,20 @@ export type DerivedState =
  * function; `no_value` (nothing at the rule's value path) is shown on the status page, not in
  * the attributes, since such a source is simply not one of the rule's.
  */
-export type SourceState = "counted" | "stale" | "offline" | "unusable" | "out_of_range" | "no_value";
+export type SourceState =
+  | "counted"
+  | "stale"
+  | "offline"
+  | "unusable"
+  | "out_of_range"
+  | "no_value"
+  /** A formula's reference whose entity has no value now. */
+  | "unavailable";
 
+/**
+ * A source of an entity: a topic the rule reads, or, for a formula, a name it uses (`source` is
+ * the name as written, `topic` the key of the entity it stands for, empty when there is none).
+ */
 export interface SourceStatus {
   /** The topic, or `topic#key` where a `*` found several readings in one payload. */
   readonly source: string;
@@ -23,7 +35,7 @@ export interface SourceStatus {
   readonly value: number | string | boolean | undefined;
   /** Why it does not count, for every state but `counted`. */
   readonly reason: string | undefined;
-  /** When its payload arrived, on the clock the read was given. */
+  /** When its payload arrived (a reference's value was computed), on the clock the read was given. */
   readonly receivedAt: number;
 }
 
@@ -76,6 +88,7 @@ export class GroupTally {
     unusable: 0,
     out_of_range: 0,
     no_value: 0,
+    unavailable: 0,
   };
   leftOut = 0;
   private changesAt: number | undefined;

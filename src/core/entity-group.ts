@@ -49,7 +49,7 @@ export class EntityGroup {
  * which of them got the plain key depended on arrival order, and must not swap on a restart.
  */
 export function identify(
-  rule: Rule,
+  rule: Pick<Rule, "key" | "nameTemplate" | "captureNames">,
   captures: readonly string[],
   isTaken: (entityKey: string) => boolean,
   reservedKey?: string,

@@ -1,6 +1,5 @@
-import { isBinaryFunction } from "./aggregate-functions.js";
 import type { DerivedValue } from "./derived-value.js";
-import type { Rule } from "./rule.js";
+import { isBinaryRule, type ConfiguredRule } from "./rule.js";
 
 /** A binary entity's change that waits out `delay_on` or `delay_off`. */
 export interface PendingChange {
@@ -45,7 +44,7 @@ interface EntityState {
 export class OutputPolicy {
   private readonly states = new Map<string, EntityState>();
 
-  decide(value: DerivedValue, rule: Rule, now: number, trigger: Trigger): OutputDecision {
+  decide(value: DerivedValue, rule: ConfiguredRule, now: number, trigger: Trigger): OutputDecision {
     const key = value.identity.entityKey;
     let state = this.states.get(key);
     if (state === undefined) {
@@ -58,7 +57,7 @@ export class OutputPolicy {
       this.states.set(key, state);
     }
     const expiry = value.changesAt;
-    if (!isBinaryFunction(rule.function)) {
+    if (!isBinaryRule(rule)) {
       // Only a changed state uses up min_interval: a computation that changes nothing publishes nothing.
       const shownState = stateText(value);
       if (shownState !== state.lastState) {

@@ -7,7 +7,7 @@ import {
 import { EntityGroup, identify, type EntityIdentity } from "./entity-group.js";
 import { groupSlug, ruleKeyOfEntity } from "./entity-naming.js";
 import { ReadPass } from "./read-pass.js";
-import { fansOut, type Rule } from "./rule.js";
+import { fansOut, isFormulaRule, type ConfiguredRule, type Rule } from "./rule.js";
 import { SourceTopic } from "./source-topic.js";
 import { parseTopicFilter } from "./topic-filter.js";
 import { TopicMatcher } from "./topic-matcher.js";
@@ -90,10 +90,12 @@ export class ReadingsStore {
   private readonly ignoredPrefixes: readonly string[];
   private readonly onSourceLimit: (rule: Rule, droppedTopic: string) => void;
 
-  constructor(rules: readonly Rule[], options: ReadingsStoreOptions = {}) {
+  /** Formula rules among `rules` read no topics and are left to the formulas' own evaluation. */
+  constructor(rules: readonly ConfiguredRule[], options: ReadingsStoreOptions = {}) {
     this.ignoredPrefixes = options.ignoredPrefixes ?? [];
     this.onSourceLimit = options.onSourceLimit ?? (() => undefined);
     for (const rule of rules) {
+      if (isFormulaRule(rule)) continue;
       if (this.states.has(rule.key)) throw new Error(`two rules share the key "${rule.key}"`);
       const state: RuleState = {
         rule,

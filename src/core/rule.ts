@@ -1,9 +1,13 @@
-import type { FunctionName } from "./aggregate-functions.js";
+import { isBinaryFunction, type FunctionName } from "./aggregate-functions.js";
+import type { CompiledFormula } from "./formula/index.js";
 import type { TopicFilter } from "./topic-filter.js";
 import type { ReadingUnit } from "./units.js";
 import type { ValuePath } from "./value-path.js";
 
-/** A rule as the core uses it: validated, with durations in milliseconds. */
+/**
+ * An aggregate rule as the core uses it: validated, with durations in milliseconds. It reads
+ * topics and applies one of the functions to their readings. (A formula rule is a FormulaRule.)
+ */
 export interface Rule {
   /** Stable identifier: the slug of the rule's `id`, or of its name with the `{…}` braces dropped. */
   readonly key: string;
@@ -73,6 +77,58 @@ export interface Presentation {
   readonly precision: number | undefined;
 }
 
-export function fansOut(rule: Rule): boolean {
+/**
+ * A rule that computes its value from the values of other rules (`function: formula`). It reads
+ * no topics; it has what every rule has to name, schedule and present its entities.
+ */
+export interface FormulaRule extends Pick<
+  Rule,
+  | "key"
+  | "nameTemplate"
+  | "captureNames"
+  | "intervalMs"
+  | "update"
+  | "minIntervalMs"
+  | "delayOnMs"
+  | "delayOffMs"
+  | "presentation"
+> {
+  readonly function: "formula";
+  readonly formula: CompiledFormula;
+  /** What each name in the formula stands for. */
+  readonly references: ReadonlyMap<string, FormulaReference>;
+}
+
+/**
+ * A name in a formula: one entity (a rule without named wildcards, or one entity of a fanned-out
+ * rule written by its key, `room_temperature__kitchen`), or, in a formula rule that fans out
+ * itself, the entity of a fanned-out rule whose named wildcards have the values of this one's.
+ */
+export type FormulaReference =
+  | { readonly kind: "entity"; readonly ruleKey: string; readonly entityKey: string }
+  | {
+      readonly kind: "joined";
+      readonly ruleKey: string;
+      /** The referenced rule's named wildcards, all of them among the formula rule's. */
+      readonly captureNames: readonly string[];
+    };
+
+/** Every rule of the options, of either kind. */
+export type ConfiguredRule = Rule | FormulaRule;
+
+export function isFormulaRule(rule: ConfiguredRule): rule is FormulaRule {
+  return rule.function === "formula";
+}
+
+/**
+ * Whether the rule's entities are binary sensors (on/off): those of all, any and none, and of a
+ * formula whose result is a comparison or logic. Everything that differs between a sensor and a
+ * binary sensor asks this.
+ */
+export function isBinaryRule(rule: ConfiguredRule): boolean {
+  return isFormulaRule(rule) ? rule.formula.resultKind === "boolean" : isBinaryFunction(rule.function);
+}
+
+export function fansOut(rule: Pick<Rule, "captureNames">): boolean {
   return rule.captureNames.length > 0;
 }

@@ -1,12 +1,13 @@
 import { availabilitySubscriptionOf } from "./device-availability.js";
-import type { Rule } from "./rule.js";
+import { isFormulaRule, type ConfiguredRule, type Rule } from "./rule.js";
 
 /**
  * What to subscribe to for a set of rules: each distinct filter once (named wildcards are plain `+`
  * on the wire), then the filters their devices' availability topics arrive on, unless another
  * subscription already delivers them.
  */
-export function subscriptionsOf(rules: readonly Rule[]): string[] {
+export function subscriptionsOf(configured: readonly ConfiguredRule[]): string[] {
+  const rules = configured.filter((rule): rule is Rule => !isFormulaRule(rule));
   const reading = [...new Set(rules.flatMap((rule) => rule.filters.map((filter) => filter.subscription)))];
   const availability = new Set<string>();
   for (const rule of rules) {

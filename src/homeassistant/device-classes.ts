@@ -17,6 +17,8 @@
  * When Home Assistant grows a device class or a unit, update the tables here from the same files.
  */
 
+import { editDistance } from "../core/formula/suggestions.js";
+
 /**
  * Home Assistant writes the micro prefix as GREEK SMALL LETTER MU (U+03BC). The look-alike MICRO SIGN
  * (U+00B5) that older integrations send is accepted only because HA rewrites it through AMBIGUOUS_UNITS.
@@ -383,19 +385,6 @@ function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefin
 export function canonicalUnit(unit: string | undefined): string | undefined {
   if (unit === undefined || unit.trim() === "") return undefined;
   return lookup(AMBIGUOUS_UNITS, unit) ?? unit;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
 }
 
 function closest(word: string, candidates: Iterable<string>): string | undefined {

@@ -1,7 +1,6 @@
-import { isBinaryFunction } from "../core/aggregate-functions.js";
 import type { DerivedValue, SourceStatus } from "../core/derived-value.js";
 import type { EntityIdentity } from "../core/entity-group.js";
-import type { Rule } from "../core/rule.js";
+import { isBinaryRule, isFormulaRule, type ConfiguredRule } from "../core/rule.js";
 import { canonicalUnit } from "./device-classes.js";
 import { configTopic, entityTopics, statusTopic, type Component, type TopicLayout } from "./entity-topics.js";
 
@@ -18,8 +17,8 @@ export interface Message {
 
 const ADDON_NAME = "MQTT Aggregator";
 
-export function componentOf(rule: Rule): Component {
-  return isBinaryFunction(rule.function) ? "binary_sensor" : "sensor";
+export function componentOf(rule: ConfiguredRule): Component {
+  return isBinaryRule(rule) ? "binary_sensor" : "sensor";
 }
 
 export function uniqueIdOf(identity: EntityIdentity): string {
@@ -33,7 +32,7 @@ export function uniqueIdOf(identity: EntityIdentity): string {
 export function discoveryConfig(
   layout: TopicLayout,
   addon: AddonInfo,
-  rule: Rule,
+  rule: ConfiguredRule,
   identity: EntityIdentity,
 ): Message {
   const component = componentOf(rule);
@@ -70,7 +69,7 @@ export function discoveryConfig(
 /** State, attributes and availability of one derived value, all retained by the publisher. */
 export function stateMessages(
   layout: TopicLayout,
-  rule: Rule,
+  rule: ConfiguredRule,
   derived: DerivedValue,
   pending?: PendingState,
 ): Message[] {
@@ -100,7 +99,7 @@ export interface PendingState {
   readonly at: Date;
 }
 
-export function attributesOf(rule: Rule, derived: DerivedValue, pending?: PendingState): string {
+export function attributesOf(rule: ConfiguredRule, derived: DerivedValue, pending?: PendingState): string {
   const sources: Record<string, SourceStatus["value"]> = {};
   const notCounted: Record<string, string> = {};
   for (const status of derived.sources) {
@@ -111,11 +110,14 @@ export function attributesOf(rule: Rule, derived: DerivedValue, pending?: Pendin
   const { counts } = derived;
   return JSON.stringify({
     function: rule.function,
+    // A formula's sources are the names it uses, with their values, or why they have none.
+    ...(isFormulaRule(rule) ? { formula: rule.formula.text } : {}),
     inputs: derived.inputs,
     sources,
     not_counted: notCounted,
     counted_count: counts.counted,
-    not_counted_count: counts.stale + counts.offline + counts.unusable + counts.out_of_range,
+    not_counted_count:
+      counts.stale + counts.offline + counts.unusable + counts.out_of_range + counts.unavailable,
     ...(derived.leftOut > 0 ? { left_out: derived.leftOut } : {}),
     ...(derived.state.kind === "none" ? { unavailable_because: derived.state.reason } : {}),
     ...(pending === undefined
@@ -132,6 +134,8 @@ function whyNotCounted(status: SourceStatus): string {
       return `offline: ${status.reason ?? ""}`;
     case "out_of_range":
       return `out of range: ${status.reason ?? ""}`;
+    case "unavailable":
+      return `unavailable: ${status.reason ?? ""}`;
     default:
       return `unusable: ${status.reason ?? ""}`;
   }

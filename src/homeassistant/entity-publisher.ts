@@ -6,7 +6,7 @@ export interface PublishedValue {
   readonly pending?: { readonly on: boolean; readonly at: Date } | undefined;
 }
 import type { EntityIdentity } from "../core/entity-group.js";
-import type { Rule } from "../core/rule.js";
+import type { ConfiguredRule } from "../core/rule.js";
 import { discoveryConfig, stateMessages, type AddonInfo, type Message } from "./discovery-payloads.js";
 import { entityTopics, type TopicLayout } from "./entity-topics.js";
 
@@ -19,7 +19,7 @@ export type Publish = (
 export interface EntityPublisherOptions {
   readonly layout: TopicLayout;
   readonly addon: AddonInfo;
-  readonly rules: readonly Rule[];
+  readonly rules: readonly ConfiguredRule[];
   readonly publish: Publish;
 }
 
@@ -29,7 +29,7 @@ export interface EntityPublisherOptions {
  * comes back. Everything is retained so Home Assistant finds it whenever it subscribes.
  */
 export class EntityPublisher {
-  private readonly rules: ReadonlyMap<string, Rule>;
+  private readonly rules: ReadonlyMap<string, ConfiguredRule>;
   /** Entities whose config went out on the current connection. */
   private readonly announced = new Set<string>();
   /** The latest state messages of each entity, republished after a reconnect or a birth message. */
@@ -113,7 +113,7 @@ export class EntityPublisher {
     if (results.includes(false)) this.announced.clear();
   }
 
-  private ruleOf(identity: EntityIdentity): Rule {
+  private ruleOf(identity: EntityIdentity): ConfiguredRule {
     const rule = this.rules.get(identity.ruleKey);
     if (rule === undefined)
       throw new Error(`no rule "${identity.ruleKey}" for entity "${identity.entityKey}"`);

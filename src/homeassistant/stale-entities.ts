@@ -1,5 +1,5 @@
 import { GROUP_SEPARATOR, ruleKeyOfEntity } from "../core/entity-naming.js";
-import { fansOut, type Rule } from "../core/rule.js";
+import { fansOut, type ConfiguredRule } from "../core/rule.js";
 import { componentOf } from "./discovery-payloads.js";
 import { entityTopics, parseConfigTopic, type TopicLayout } from "./entity-topics.js";
 
@@ -12,7 +12,7 @@ import { entityTopics, parseConfigTopic, type TopicLayout } from "./entity-topic
 export function staleEntityTopics(
   layout: TopicLayout,
   retainedConfigTopics: readonly string[],
-  rules: readonly Rule[],
+  rules: readonly ConfiguredRule[],
   hadValue: (entityKey: string) => boolean,
 ): string[][] {
   const rulesByKey = new Map(rules.map((rule) => [rule.key, rule]));

@@ -1,7 +1,7 @@
-import { isBinaryFunction, usesOnValue } from "../core/aggregate-functions.js";
+import { isBinaryFunction, usesOnValue, type FunctionName } from "../core/aggregate-functions.js";
 import { placeholders, ruleKey } from "../core/entity-naming.js";
 import { parseAvailabilityPattern } from "../core/device-availability.js";
-import type { AvailabilitySetting, Rule } from "../core/rule.js";
+import type { AvailabilitySetting, ConfiguredRule, FormulaRule, Presentation, Rule } from "../core/rule.js";
 import { parseTopicList } from "../core/topic-filter.js";
 import { onValueText } from "../core/reading-value.js";
 import { unitNamed } from "../core/units.js";
@@ -14,6 +14,7 @@ import {
   stateClassProblem,
   stateClassUnitProblem,
 } from "../homeassistant/device-classes.js";
+import { compileFormulaRules, type CompiledFormulaRule, type RuleSummary } from "./compile-formula-rules.js";
 import type { Options, RuleOptions } from "./schema.js";
 
 const DEFAULT_ON_VALUE = "ON";
@@ -22,41 +23,93 @@ export const DEFAULT_MIN_INTERVAL_S = 10;
 
 /**
  * Turns validated rule options into the core's rules, catching here every rule Home Assistant
- * would refuse later (a unit its device class forbids, a unit on a binary sensor, …).
+ * would refuse later (a unit its device class forbids, a unit on a binary sensor, …). Formula
+ * rules come after the others are known, since their formulas name them; the rules keep the
+ * order of the options, and so do the problems.
  */
-export function compileRules(options: Options): { rules: Rule[]; problems: string[] } {
-  const problems: string[] = [];
-  const rules: Rule[] = [];
+export function compileRules(options: Options): { rules: ConfiguredRule[]; problems: string[] } {
+  const problems: string[][] = options.rules.map(() => []);
+  const reporterOf = (index: number) => {
+    const ruleOptions = options.rules[index];
+    // Formula problems name the rule too: a position in a formula means little without it.
+    const where =
+      ruleOptions?.function === "formula"
+        ? `rules[${index}] ${JSON.stringify(ruleOptions.name)}`
+        : `rules[${index}]`;
+    return (field: string, problem: string) => problems[index]?.push(`${where}.${field}: ${problem}`);
+  };
   const keyOwners = new Map<string, number>();
+  const compiled: (ConfiguredRule | undefined)[] = [];
+  const summaries: RuleSummary[] = [];
   options.rules.forEach((ruleOptions, index) => {
-    const where = `rules[${index}]`;
-    const report = (field: string, problem: string) => problems.push(`${where}.${field}: ${problem}`);
-    const rule = compileRule(ruleOptions, options, report);
-    if (rule === undefined) return;
-    const owner = keyOwners.get(rule.key);
-    if (owner !== undefined) {
+    const report = reporterOf(index);
+    const key = ruleKey(ruleOptions.id, ruleOptions.name);
+    const owner = keyOwners.get(key);
+    if (owner === undefined) keyOwners.set(key, index);
+    const fn = ruleOptions.function;
+    const isFormula = fn === "formula";
+    const rule =
+      fn === "formula" ? undefined : compileRule({ ...ruleOptions, function: fn }, options, report);
+    if (owner !== undefined)
       report(
         ruleOptions.id === undefined ? "name" : "id",
-        `rules[${owner}] already has the key "${rule.key}"; give one of them a different id`,
+        `rules[${owner}] already has the key "${key}"; give one of them a different id`,
       );
-      return;
-    }
-    keyOwners.set(rule.key, index);
-    rules.push(rule);
+    compiled.push(owner === undefined ? rule : undefined);
+    summaries.push({
+      index,
+      name: ruleOptions.name,
+      key,
+      kind: fn === "formula" ? undefined : kindOfFunction(fn),
+      captureNames: isFormula ? formulaCaptureNames(ruleOptions.name) : captureNamesOf(ruleOptions),
+      isFormula,
+      formula: isFormula && owner === undefined ? ruleOptions.formula : undefined,
+    });
   });
-  return { rules, problems };
+  const formulas = compileFormulaRules(summaries, (index, field, problem) =>
+    reporterOf(index)(field, problem),
+  );
+  options.rules.forEach((ruleOptions, index) => {
+    if (ruleOptions.function !== "formula" || keyOwners.get(summaries[index]?.key ?? "") !== index) return;
+    compiled[index] = compileFormulaRule(ruleOptions, formulas.get(index), options, reporterOf(index));
+  });
+  return { rules: compiled.filter((rule) => rule !== undefined), problems: problems.flat() };
 }
 
+function kindOfFunction(fn: FunctionName): "boolean" | "number" {
+  return isBinaryFunction(fn) ? "boolean" : "number";
+}
+
+/** A rule's named wildcards, from its first filter; undefined when its topic does not parse. */
+function captureNamesOf(options: RuleOptions): readonly string[] | undefined {
+  if (options.topic === undefined) return [];
+  const filters = parseTopicList(options.topic);
+  return filters.ok ? (filters.value.filters[0]?.captureNames ?? []) : undefined;
+}
+
+/** A formula rule fans out over the placeholders of its name, in the order they appear. */
+function formulaCaptureNames(name: string): string[] {
+  return [...new Set(placeholders(name))];
+}
+
+type Report = (field: string, problem: string) => void;
+
 function compileRule(
-  options: RuleOptions,
+  options: RuleOptions & { function: FunctionName },
   defaults: Pick<Options, "max_age" | "read_interval" | "max_sources">,
-  reportProblem: (field: string, problem: string) => void,
+  reportProblem: Report,
 ): Rule | undefined {
   let problemCount = 0;
   const report = (field: string, problem: string) => {
     problemCount += 1;
     reportProblem(field, problem);
   };
+  if (options.formula !== undefined)
+    report("formula", `only function: formula takes a formula; ${options.function} reads topics`);
+  if (options.topic === undefined) {
+    report("topic", "required (the MQTT topic filter to read); only function: formula has none");
+    return undefined;
+  }
   const filters = parseTopicList(options.topic);
   if (!filters.ok) report("topic", filters.problem);
   const paths = options.value_path === undefined ? undefined : parseValuePaths(options.value_path);
@@ -77,44 +130,7 @@ function compileRule(
   }
 
   const fn = options.function;
-  if (isBinaryFunction(fn)) {
-    if (options.unit !== undefined)
-      report("unit", `function ${fn} makes a binary sensor (on/off), which has no unit`);
-    if (options.state_class !== undefined)
-      report("state_class", `function ${fn} makes a binary sensor, which has no state class`);
-    if (options.precision !== undefined)
-      report("precision", `function ${fn} makes a binary sensor, which has no precision`);
-    if (options.device_class !== undefined) {
-      const problem = binarySensorDeviceClassProblem(options.device_class);
-      if (problem !== undefined) report("device_class", problem);
-    }
-  } else {
-    if (options.device_class !== undefined) {
-      const problem = sensorDeviceClassProblem(options.device_class, options.unit);
-      // A known class with a wrong unit is the unit's problem; an unknown class is the class's.
-      const known = SENSOR_DEVICE_CLASSES.has(options.device_class.toLowerCase());
-      if (problem !== undefined)
-        report(known && options.unit !== undefined ? "unit" : "device_class", problem);
-      if ((fn === "range" || fn === "stdev") && options.device_class.toLowerCase() === "temperature") {
-        report(
-          "device_class",
-          `a ${fn} of temperatures is a difference: use temperature_delta, which Home Assistant converts between °C and °F as one`,
-        );
-      }
-    }
-    if (options.state_class !== undefined) {
-      const problem =
-        stateClassProblem(options.device_class, options.state_class) ??
-        stateClassUnitProblem(options.state_class, options.unit);
-      if (problem !== undefined) report("state_class", problem);
-      else if (options.state_class === "total_increasing" && fn !== "last") {
-        report(
-          "state_class",
-          `total_increasing suits one meter that only grows; a ${fn} of several can drop when one goes stale, which Home Assistant books as a meter reset: use total`,
-        );
-      }
-    }
-  }
+  checkPresentation(options, isBinaryFunction(fn), fn, report);
   if (options.on_value !== undefined && !usesOnValue(fn)) {
     report("on_value", `only all, any, none and count_on compare with on_value; ${fn} does not`);
   }
@@ -148,10 +164,7 @@ function compileRule(
       );
   }
 
-  for (const field of ["delay_on", "delay_off"] as const) {
-    if (options[field] !== undefined && !isBinaryFunction(fn))
-      report(field, `${fn} does not make a binary sensor; delays are for all, any and none`);
-  }
+  checkDelays(options, isBinaryFunction(fn), fn, report);
   const update = options.update ?? (comparesOnValue ? "change" : "interval");
   if (options.min_interval !== undefined && update !== "change")
     report("min_interval", "applies to rules with update: change; this rule is published at its interval");
@@ -199,13 +212,144 @@ function compileRule(
     minIntervalMs: (options.min_interval ?? (comparesOnValue ? 0 : DEFAULT_MIN_INTERVAL_S)) * 1000,
     delayOnMs: (options.delay_on ?? 0) * 1000,
     delayOffMs: (options.delay_off ?? 0) * 1000,
-    presentation: {
-      unit: options.unit,
-      // Home Assistant's device classes are lower case; "Temperature" means temperature.
-      deviceClass,
-      stateClass: options.state_class,
-      precision: options.precision,
-    },
+    presentation: presentationOf(options),
+  };
+}
+
+function presentationOf(options: RuleOptions): Presentation {
+  return {
+    unit: options.unit,
+    // Home Assistant's device classes are lower case; "Temperature" means temperature.
+    deviceClass: options.device_class?.toLowerCase(),
+    stateClass: options.state_class,
+    precision: options.precision,
+  };
+}
+
+/**
+ * What Home Assistant would refuse of a rule's unit, device class, state class and precision, for
+ * a binary sensor or a sensor. `fn` says which function computes it, for the messages and the
+ * checks that depend on it.
+ */
+function checkPresentation(
+  options: RuleOptions,
+  binary: boolean,
+  fn: FunctionName | "formula",
+  report: Report,
+): void {
+  if (binary) {
+    const what = fn === "formula" ? "a true/false formula" : `function ${fn}`;
+    if (options.unit !== undefined)
+      report("unit", `${what} makes a binary sensor (on/off), which has no unit`);
+    if (options.state_class !== undefined)
+      report("state_class", `${what} makes a binary sensor, which has no state class`);
+    if (options.precision !== undefined)
+      report("precision", `${what} makes a binary sensor, which has no precision`);
+    if (options.device_class !== undefined) {
+      const problem = binarySensorDeviceClassProblem(options.device_class);
+      if (problem !== undefined) report("device_class", problem);
+    }
+    return;
+  }
+  if (options.device_class !== undefined) {
+    const problem = sensorDeviceClassProblem(options.device_class, options.unit);
+    // A known class with a wrong unit is the unit's problem; an unknown class is the class's.
+    const known = SENSOR_DEVICE_CLASSES.has(options.device_class.toLowerCase());
+    if (problem !== undefined) report(known && options.unit !== undefined ? "unit" : "device_class", problem);
+    if ((fn === "range" || fn === "stdev") && options.device_class.toLowerCase() === "temperature") {
+      report(
+        "device_class",
+        `a ${fn} of temperatures is a difference: use temperature_delta, which Home Assistant converts between °C and °F as one`,
+      );
+    }
+  }
+  if (options.state_class !== undefined) {
+    const problem =
+      stateClassProblem(options.device_class, options.state_class) ??
+      stateClassUnitProblem(options.state_class, options.unit);
+    if (problem !== undefined) report("state_class", problem);
+    // A formula goes unavailable, rather than drop, when a meter it adds up does.
+    else if (options.state_class === "total_increasing" && fn !== "last" && fn !== "formula") {
+      report(
+        "state_class",
+        `total_increasing suits one meter that only grows; a ${fn} of several can drop when one goes stale, which Home Assistant books as a meter reset: use total`,
+      );
+    }
+  }
+}
+
+function checkDelays(
+  options: RuleOptions,
+  binary: boolean,
+  fn: FunctionName | "formula",
+  report: Report,
+): void {
+  const what = fn === "formula" ? "a numeric formula" : fn;
+  for (const field of ["delay_on", "delay_off"] as const) {
+    if (options[field] !== undefined && !binary)
+      report(
+        field,
+        `${what} does not make a binary sensor; delays are for all, any, none and true/false formulas`,
+      );
+  }
+}
+
+/** Options that mean nothing to a formula rule, and why; a formula rule reads no topic. */
+const NOT_FOR_FORMULAS = {
+  topic: "a formula rule reads no topic: its formula uses the values of other rules",
+  value_path: "a formula rule reads no payload: write what to compute in the formula",
+  on_value:
+    "a formula rule compares with nothing: write the comparison in the formula, such as windows_open == false",
+  availability:
+    "a formula rule has no devices: it is unavailable when a value it uses is (see available() and coalesce())",
+  min_inputs: "a formula rule counts no inputs: available() and coalesce() say what it can do without",
+  max_age: "a formula rule keeps no readings: the rules it uses apply their own max_age",
+  min_value:
+    "plausible ranges are for readings; a formula can clamp() its result or test it with a condition",
+  max_value:
+    "plausible ranges are for readings; a formula can clamp() its result or test it with a condition",
+} as const;
+
+function compileFormulaRule(
+  options: RuleOptions,
+  compiled: CompiledFormulaRule | undefined,
+  defaults: Pick<Options, "read_interval">,
+  reportProblem: Report,
+): FormulaRule | undefined {
+  let problemCount = 0;
+  const report = (field: string, problem: string) => {
+    problemCount += 1;
+    reportProblem(field, problem);
+  };
+  if (options.formula === undefined)
+    report(
+      "formula",
+      "required with function: formula, such as living_room_temperature - outside_temperature",
+    );
+  for (const [field, why] of Object.entries(NOT_FOR_FORMULAS))
+    if (options[field as keyof typeof NOT_FOR_FORMULAS] !== undefined) report(field, why);
+  // Without a compiled formula its kind is unknown, and so is which checks apply; its problems are reported.
+  if (compiled === undefined) return undefined;
+  const binary = compiled.formula.resultKind === "boolean";
+  checkPresentation(options, binary, "formula", report);
+  checkDelays(options, binary, "formula", report);
+  const update = options.update ?? (binary ? "change" : "interval");
+  if (options.min_interval !== undefined && update !== "change")
+    report("min_interval", "applies to rules with update: change; this rule is published at its interval");
+  if (problemCount > 0) return undefined;
+  return {
+    key: ruleKey(options.id, options.name),
+    nameTemplate: options.name,
+    captureNames: formulaCaptureNames(options.name),
+    function: "formula",
+    formula: compiled.formula,
+    references: compiled.references,
+    intervalMs: (options.interval ?? defaults.read_interval) * 1000,
+    update,
+    minIntervalMs: (options.min_interval ?? (binary ? 0 : DEFAULT_MIN_INTERVAL_S)) * 1000,
+    delayOnMs: (options.delay_on ?? 0) * 1000,
+    delayOffMs: (options.delay_off ?? 0) * 1000,
+    presentation: presentationOf(options),
   };
 }
 

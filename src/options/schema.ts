@@ -15,14 +15,20 @@ export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as cons
 export const TOPIC_PART = /^[a-zA-Z0-9_-]+$/;
 export const RULE_ID = /^[a-z0-9_]+$/;
 
+/** The functions a rule may name: the aggregate functions, and `formula`, which computes over other rules. */
+export const RULE_FUNCTIONS = [...FUNCTION_NAMES, "formula"] as const;
+
 const seconds = (min: number, max: number) => z.int().min(min).max(max);
 /** Names end up in topics and ids; a 70,000-character one would make topics MQTT cannot carry. */
 const MAX_NAME = MAX_RULE_NAME_LENGTH;
 
 export const ruleOptionsSchema = z.strictObject({
   name: z.string().trim().min(1).max(MAX_NAME),
-  topic: z.string().trim().min(1),
-  function: z.enum(FUNCTION_NAMES),
+  // Required for every function but formula: compile-rules says so, naming the rule.
+  topic: z.string().trim().min(1).optional(),
+  function: z.enum(RULE_FUNCTIONS),
+  // Not trimmed: positions in problems are those of the text as written.
+  formula: z.string().min(1).optional(),
   id: z.string().max(MAX_NAME).regex(RULE_ID, "use lower-case letters, digits and _ only").optional(),
   value_path: z.string().trim().min(1).optional(),
   on_value: z.string().trim().min(1).optional(),

@@ -1,4 +1,4 @@
-import type { Rule } from "../core/rule.js";
+import type { ConfiguredRule } from "../core/rule.js";
 import type { LogLevel, MqttOptions } from "./schema.js";
 
 /** The validated options in the program's own terms: camelCase, durations in milliseconds, rules compiled. */
@@ -8,7 +8,8 @@ export interface Settings {
   readonly readIntervalMs: number;
   readonly discoveryPrefix: string;
   readonly baseTopic: string;
-  readonly rules: readonly Rule[];
+  /** In the order of the options; formula rules among the others. */
+  readonly rules: readonly ConfiguredRule[];
   readonly mqtt: BrokerOverride;
 }
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { Evaluation } from "../../src/core/evaluation.js";
 import { OutputPolicy } from "../../src/core/output-policy.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
 import type { Rule } from "../../src/core/rule.js";
-import { compileOne, readOne } from "../support/rules.js";
+import { compileAll, compileOne, readOne } from "../support/rules.js";
 
 const T0 = 1_000_000;
 const SECOND = 1_000;
@@ -158,5 +159,42 @@ describe("found in review", () => {
     expect(meter.decide(T0 + 20 * SECOND).output).toBeDefined();
     meter.set("p/a", "900", T0 + 21 * SECOND);
     expect(meter.decide(T0 + 21 * SECOND).output?.value.state).toEqual({ kind: "number", value: 900 });
+  });
+});
+
+describe("formula entities", () => {
+  it("debounce a true/false formula with its own delay_on, and hold a numeric one on change to min_interval", () => {
+    const rules = compileAll([
+      { name: "Windows", topic: "w/+", function: "any", on_value: "open" },
+      { name: "Temperature", topic: "t", function: "mean" },
+      { name: "Aired", function: "formula", formula: "windows and temperature < 18", delay_on: 60 },
+      {
+        name: "Doubled",
+        function: "formula",
+        formula: "temperature * 2",
+        update: "change",
+        min_interval: 30,
+      },
+    ]);
+    const evaluation = new Evaluation(new ReadingsStore(rules), rules);
+    const policy = new OutputPolicy();
+    const decide = (key: string, now: number) => {
+      const value = evaluation.read(now).values.find((each) => each.identity.entityKey === key);
+      const rule = rules.find((each) => each.key === key);
+      if (value === undefined || rule === undefined) throw new Error(`no ${key}`);
+      return policy.decide(value, rule, now, "change");
+    };
+    evaluation.store.ingest("t", "16", T0);
+    evaluation.store.ingest("w/a", "closed", T0);
+    expect(decide("aired", T0).output?.value.state).toEqual({ kind: "binary", on: false });
+    evaluation.store.ingest("w/a", "open", T0 + SECOND);
+    const pending = decide("aired", T0 + SECOND);
+    expect(pending.output?.value.state).toEqual({ kind: "binary", on: false });
+    expect(pending.output?.pending).toEqual({ on: true, at: T0 + 61 * SECOND });
+    expect(decide("aired", T0 + 61 * SECOND).output?.value.state).toEqual({ kind: "binary", on: true });
+
+    expect(decide("doubled", T0).output?.value.state).toEqual({ kind: "number", value: 32 });
+    evaluation.store.ingest("t", "17", T0 + SECOND);
+    expect(decide("doubled", T0 + SECOND)).toEqual({ output: undefined, wakeAt: T0 + 30 * SECOND });
   });
 });

@@ -61,7 +61,7 @@ describe("invalid options", () => {
       "log_level: expected one of trace, debug, info, warning, error",
       "mqtt.password: expected string",
       "read_interval: must be at least 1",
-      "rules[0].function: expected one of mean, median, min, max, sum, count, range, stdev, last, all, any, none, count_on",
+      "rules[0].function: expected one of mean, median, min, max, sum, count, range, stdev, last, all, any, none, count_on, formula",
     ]);
     expectNoStackTrace(program);
     expectNoSecrets(program, [String(NUMERIC_PASSWORD)]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { FUNCTION_NAMES } from "../../src/core/aggregate-functions.js";
 import { parseOptions } from "../../src/options/parse-options.js";
+import { RULE_FUNCTIONS } from "../../src/options/schema.js";
 import { compileOne, problemsOf } from "../support/rules.js";
 
 const MEAN = { name: "Mean", topic: "s/+", function: "mean" };
@@ -98,7 +98,7 @@ describe("schema problems", () => {
 
   it("lists the choices of an enum", () => {
     expect(ruleProblems({ function: "average" })).toEqual([
-      `rules[0].function: expected one of ${FUNCTION_NAMES.join(", ")}`,
+      `rules[0].function: expected one of ${RULE_FUNCTIONS.join(", ")}`,
     ]);
     expect(problemsOf({ log_level: "verbose" })).toEqual([
       "log_level: expected one of trace, debug, info, warning, error",
@@ -131,10 +131,12 @@ describe("schema problems", () => {
   });
 
   it("reports missing required fields", () => {
-    expect(problemsOf({ rules: [{ name: "x", function: "mean" }] })).toEqual(["rules[0].topic: required"]);
+    expect(problemsOf({ rules: [{ name: "x", function: "mean" }] })).toEqual([
+      "rules[0].topic: required (the MQTT topic filter to read); only function: formula has none",
+    ]);
     // A missing enum lists its choices, which helps more than "required".
     expect(problemsOf({ rules: [{ name: "x", topic: "a" }] })).toEqual([
-      `rules[0].function: expected one of ${FUNCTION_NAMES.join(", ")}`,
+      `rules[0].function: expected one of ${RULE_FUNCTIONS.join(", ")}`,
     ]);
   });
 

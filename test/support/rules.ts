@@ -1,17 +1,28 @@
 import type { DerivedValue, SourceStatus, UnusableSource } from "../../src/core/derived-value.js";
 import type { EntityIdentity } from "../../src/core/entity-group.js";
 import type { ReadingsStore } from "../../src/core/readings-store.js";
-import type { Rule } from "../../src/core/rule.js";
+import { isFormulaRule, type ConfiguredRule, type Rule } from "../../src/core/rule.js";
 import { parseOptions } from "../../src/options/parse-options.js";
 
 /** A rule as a user writes it in the Configuration tab (snake_case keys). */
 export type RuleJson = Record<string, unknown>;
 
-/** Compiles rules through parseOptions, failing the test with the problems if they are invalid. */
-export function compile(rules: readonly RuleJson[], options: Record<string, unknown> = {}): Rule[] {
+/** Compiles rules of either kind through parseOptions, failing the test with the problems if they are invalid. */
+export function compileAll(
+  rules: readonly RuleJson[],
+  options: Record<string, unknown> = {},
+): ConfiguredRule[] {
   const result = parseOptions({ ...options, rules });
   if (!result.ok) throw new Error(`options rejected:\n${result.problems.join("\n")}`);
   return [...result.settings.rules];
+}
+
+/** Compiles aggregate rules (no formulas: see compileAll) through parseOptions. */
+export function compile(rules: readonly RuleJson[], options: Record<string, unknown> = {}): Rule[] {
+  return compileAll(rules, options).map((rule) => {
+    if (isFormulaRule(rule)) throw new Error(`${rule.key} is a formula rule: use compileAll`);
+    return rule;
+  });
 }
 
 /** Compiles exactly one rule. */
