@@ -11,6 +11,8 @@ import { TopicMatcher } from "./topic-matcher.js";
 export const MAX_AVAILABILITY_TOPICS = 10_000;
 /** Topics that feed no rule (excluded ones) remembered at most, so that they skip the matcher. */
 const MAX_IGNORED_TOPICS = 10_000;
+/** Sources of each kind `inspect` lists: every source of any rule a person reads through. */
+export const INSPECTED_SOURCES = 500;
 
 /** What a read found: the derived values, and the sources that turned unusable at it. */
 export interface ReadResult {
@@ -150,6 +152,30 @@ export class ReadingsStore {
     return { values, turnedUnusable: pass.turnedUnusable };
   }
 
+  /**
+   * What a read at `now` would make of one entity, changing nothing: no warning, no entity
+   * revealed, no payload released, nothing a later read sees. For the status page: it lists up to
+   * `listLimit` sources of each kind, those with no value at the rule's path too. Undefined for an
+   * entity that does not exist (yet).
+   */
+  inspect(now: number, entityKey: string, listLimit = INSPECTED_SOURCES): DerivedValue | undefined {
+    const state = this.states.get(ruleKeyOfEntity(entityKey));
+    if (state === undefined) return undefined;
+    let group: EntityGroup | undefined;
+    for (const each of state.groups.values()) if (each.identity.entityKey === entityKey) group = each;
+    if (group === undefined || !this.wouldExist(group)) return undefined;
+    const pass = new ReadPass(now, 0, listLimit, (source) => this.deviceOf(source), "observe");
+    pass.include(group);
+    for (const source of group.topics.values()) pass.visit(source);
+    return pass.tallies.get(group)?.finish();
+  }
+
+  /** The latest payload kept for `topic`, as received; undefined when none is kept (or it was too large). */
+  payloadOf(topic: string): string | undefined {
+    const payload = this.topics.get(topic)?.payload;
+    return typeof payload === "string" ? payload : undefined;
+  }
+
   /** Every entity known now: each plain rule, and each fanned-out value that has had a usable reading. */
   entities(): EntityIdentity[] {
     return [...this.states.values()].flatMap((state) =>
@@ -171,6 +197,11 @@ export class ReadingsStore {
   /** Takes back the keys saved by shownEntityKeys; call before any reading arrives. */
   rememberShownEntities(entityKeys: readonly string[]): void {
     for (const key of entityKeys) this.shownBefore.add(key);
+  }
+
+  /** Like `exists`, without revealing anything. */
+  private wouldExist(group: EntityGroup): boolean {
+    return group.revealed || this.shownBefore.has(group.identity.entityKey) || !fansOut(group.rule);
   }
 
   private exists(group: EntityGroup): boolean {
