@@ -442,7 +442,8 @@ export class ReadingsStore {
   }
 }
 
-function isAvailabilityTopic(topic: string): boolean {
+/** Whether `topic` is where a device says it is online (`…/availability`, `…/LWT`, …). */
+export function isAvailabilityTopic(topic: string): boolean {
   const last = topic.slice(topic.lastIndexOf("/") + 1);
   return AVAILABILITY_LEVELS.has(last) && last !== topic;
 }
