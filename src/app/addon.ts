@@ -17,8 +17,10 @@ import type { Logger } from "../logging/logger.js";
 import { BrokerConnection, type BrokerAddress } from "../mqtt/broker-connection.js";
 import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
+import { startStatusPage, type ListenAddress, type StatusPage } from "../status-page/status-page.js";
 import { ingestMessage } from "./message-intake.js";
 import { scheduleReads } from "./read-schedule.js";
+import { StatusFeed } from "./status-feed.js";
 
 /** How long to listen for retained discovery configs before deciding which entities are stale. */
 const RETAINED_QUIET_MS = 500;
@@ -35,6 +37,8 @@ export interface AddonDependencies {
   /** The wall clock, for what is saved and shown; NTP may set it back. */
   readonly wallNow?: () => number;
   readonly random?: () => number;
+  /** Where the status page listens; none without. */
+  readonly statusPage?: ListenAddress | undefined;
 }
 
 /** Warnings about sources turning unusable, at most, per read; a count says how many more. */
@@ -51,6 +55,10 @@ export interface RunningAddon {
   /** Reads every rule now and publishes the results (the demo and tests use it). */
   readNow(): Promise<void>;
   readonly store: ReadingsStore;
+  /** Every publish of derived values, for whoever else shows them (the status page). */
+  readonly feed: StatusFeed;
+  /** Undefined when there is none (not asked for, or it could not listen). */
+  readonly statusPage: StatusPage | undefined;
 }
 
 /**
@@ -77,6 +85,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         `Rule "${rule.nameTemplate}" matches more than ${rule.maxSources} topics (max_sources); the least recently updated are dropped, starting with ${topic}`,
       ),
   });
+  const feed = new StatusFeed();
   const stateFile = new StateFile(deps.dataDir);
   // Restored readings are published as soon as the broker is there, not at the first read time.
   let publishRestored = (await restoreReadings(stateFile, store, clock, log)) > 0;
@@ -196,8 +205,11 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     const at = now();
     const { values: derived, turnedUnusable } = store.read(at, ruleKeys);
     warnUnusable(turnedUnusable, log);
-    await publisher.retire(store.takeRemovedEntities());
+    const removed = store.takeRemovedEntities();
+    await publisher.retire(removed);
+    feed.retired(removed);
     await publisher.publishDerived(derived);
+    feed.published(derived, at);
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
       for (const value of derived) log.debug(`${value.identity.name}: ${describeDerived(value)}`);
@@ -212,12 +224,28 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   if (settings.rules.length === 0) log.warn("No rules are configured: add some in the Configuration tab");
   const stopReads = scheduleReads(settings.rules, settings.firstReadDelayMs, read);
+  const statusPage =
+    deps.statusPage === undefined
+      ? undefined
+      : await startStatusPage({
+          listen: deps.statusPage,
+          feed,
+          store,
+          rules: settings.rules,
+          broker: deps.broker,
+          layout,
+          log,
+          now,
+        });
 
   return {
     store,
+    feed,
+    statusPage,
     readNow: () => read(),
     async stop() {
       stopReads();
+      await statusPage?.stop();
       clearTimeout(birthTimer);
       await save();
       await connection.stop();
