@@ -24,6 +24,11 @@ export interface StartProgramOptions {
   readonly dataDir?: string;
   /** Added to the environment; `undefined` removes a variable. SUPERVISOR_* are removed unless given. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * The status page's `--status-port` (a port, `off`, or something else to see it refused); off
+   * unless given, so that programs running side by side do not compete for port 8099.
+   */
+  readonly statusPort?: number | string;
 }
 
 export interface ProgramLine {
@@ -97,7 +102,9 @@ export async function startProgram(options: StartProgramOptions): Promise<Runnin
 
   const startedAt = Date.now();
   let signalledAt: number | undefined;
-  const child = spawn(process.execPath, [DIST_MAIN, "--options", optionsPath, "--data-dir", dataDir], {
+  const statusPort = String(options.statusPort ?? "off");
+  const args = [DIST_MAIN, "--options", optionsPath, "--data-dir", dataDir, "--status-port", statusPort];
+  const child = spawn(process.execPath, args, {
     env: childEnv(options.env ?? {}),
     stdio: ["ignore", "pipe", "pipe"],
   });
