@@ -111,8 +111,10 @@ export class TopicSampler {
           : payload.toString("utf8");
       sample.note(topic, text, payload.length, now());
     });
+    const linger =
+      this.lingerMs >= 60_000 ? `${this.lingerMs / 60_000} minutes` : `${this.lingerMs / 1000} s`;
     log.info(
-      `Sampling every topic on the broker for the rule tester, until ${this.lingerMs / 60_000} minutes after it was last used`,
+      `Sampling every topic on the broker for the rule tester, until ${linger} after it was last used`,
     );
   }
 
