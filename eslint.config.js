@@ -57,6 +57,7 @@ export default tseslint.config(
           "FormData",
           "URLSearchParams",
           "HTMLElement",
+          "IntersectionObserver",
           "setTimeout",
           "clearTimeout",
           "setInterval",

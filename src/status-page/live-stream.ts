@@ -74,31 +74,40 @@ export class LiveStream {
     this.pushTimer = undefined;
     this.lastPushAt = Date.now();
     const now = this.now();
-    // Pages that saw the same changes (all of them, usually) share one update.
-    const updates = new Map<number, ReturnType<LiveView["changesSince"]>>();
+    // Pages that saw the same changes (all of them, usually) share one message, built once.
+    const messages = new Map<number, { seq: number; text: string } | undefined>();
     for (const client of this.clients) {
-      if (!updates.has(client.seq)) updates.set(client.seq, this.view.changesSince(client.seq, now));
-      const update = updates.get(client.seq);
-      if (update === undefined) {
-        // Too far behind to say what changed: start afresh.
-        const snapshot = this.view.snapshot(now);
-        client.seq = snapshot.seq;
-        this.send(client, "snapshot", snapshot);
-      } else if (update.entities.length > 0 || update.removed.length > 0) {
-        client.seq = update.seq;
-        this.send(client, "update", update);
-      }
+      if (!messages.has(client.seq)) messages.set(client.seq, this.message(client.seq, now));
+      const message = messages.get(client.seq);
+      if (message === undefined) continue;
+      client.seq = message.seq;
+      this.write(client, message.text);
     }
   }
 
-  private send(client: Client, event: string, data: unknown): void {
+  /** What a page that saw changes up to `seq` is sent; undefined when nothing changed. */
+  private message(seq: number, now: number): { seq: number; text: string } | undefined {
+    const update = this.view.changesSince(seq, now);
+    // Too far behind to say what changed: it starts afresh.
+    if (update === undefined) {
+      const snapshot = this.view.snapshot(now);
+      return { seq: snapshot.seq, text: event("snapshot", snapshot) };
+    }
+    if (update.entities.length === 0 && update.removed.length === 0) return undefined;
+    return { seq: update.seq, text: event("update", update) };
+  }
+
+  private send(client: Client, name: string, data: unknown): void {
+    this.write(client, event(name, data));
+  }
+
+  private write(client: Client, text: string): void {
     const { response } = client;
     if (response.writableLength > MAX_BUFFERED_BYTES) {
       response.destroy();
       return;
     }
-    // JSON has no line breaks of its own, so one data line holds the whole message.
-    response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    response.write(text);
   }
 
   private idle(): void {
@@ -107,4 +116,9 @@ export class LiveStream {
     clearInterval(this.tickTimer);
     this.tickTimer = undefined;
   }
+}
+
+/** JSON has no line breaks of its own, so one data line holds the whole message. */
+function event(name: string, data: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 }

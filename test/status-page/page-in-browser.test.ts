@@ -67,10 +67,10 @@ async function publish(topic: string, payload: string, retain = false): Promise<
 }
 
 async function openPage(
-  options: { width?: number; colorScheme?: "light" | "dark"; holdEvents?: boolean } = {},
+  options: { width?: number; height?: number; colorScheme?: "light" | "dark"; holdEvents?: boolean } = {},
 ): Promise<Page> {
   const context = await browser.newContext({
-    viewport: { width: options.width ?? 1100, height: 900 },
+    viewport: { width: options.width ?? 1100, height: options.height ?? 900 },
     colorScheme: options.colorScheme ?? "light",
   });
   const page = await context.newPage();
@@ -163,6 +163,21 @@ describe("the status page in a browser", () => {
     const windows = page.locator('article[data-key="windows"]');
     await expect.poll(() => windows.locator(".state").textContent(), { timeout: 8_000 }).toBe("ON");
     expect(await page.evaluate(() => (globalThis as unknown as InPage).stayed)).toBe(true);
+    await page.context().close();
+  });
+
+  it("brings a card out of sight up to date when it comes into sight", async () => {
+    // A short window: the humidity rule is far below it, and its card is not rebuilt while there.
+    const page = await openPage({ height: 250 });
+    const kitchen = page.locator('article[data-key="room_humidity__kitchen"] .state');
+    expect(await kitchen.textContent()).toBe("55 %");
+    await publish("rooms/kitchen/humidity", "61", true);
+    // Two reads later it has been published; the card waits until it is looked at.
+    await page.waitForTimeout(2_500);
+    const card = page.locator('article[data-key="room_humidity__kitchen"]');
+    expect(await card.getAttribute("data-stale")).toBe("true");
+    await kitchen.scrollIntoViewIfNeeded();
+    await expect.poll(() => kitchen.textContent()).toBe("61 %");
     await page.context().close();
   });
 

@@ -126,6 +126,8 @@ function tickAges() {
 function renderAll() {
   const root = byId("rules");
   root.replaceChildren();
+  sight.disconnect();
+  onScreen.clear();
   page.cards.clear();
   page.lists.clear();
   if (page.rules.length === 0) {
@@ -185,14 +187,50 @@ function showPlaceholder(ruleKey) {
     );
 }
 
+/**
+ * Cards on screen (or nearly). A card out of sight is not rebuilt when its entity changes, only
+ * marked, and rebuilt when it comes into sight: with hundreds of entities read every second, the
+ * page does the work of the few a person is looking at.
+ */
+const onScreen = new Set(/** @type {string[]} */ ([]));
+const sight = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      if (!(entry.target instanceof HTMLElement)) continue;
+      const key = entry.target.dataset["key"] ?? "";
+      if (!entry.isIntersecting) {
+        onScreen.delete(key);
+        continue;
+      }
+      onScreen.add(key);
+      if (entry.target.dataset["stale"] === "true") refreshCard(key);
+    }
+  },
+  { rootMargin: "300px 0px" },
+);
+
+/** @param {string} key */
+function refreshCard(key) {
+  const entity = page.entities.get(key);
+  if (entity !== undefined) placeEntity(entity, true);
+  if (page.filter !== "") applyFilter();
+}
+
 /** Puts an entity's card in its rule, in order of name; replaces the card it had. */
-function placeEntity(/** @type {EntityView} */ entity) {
+function placeEntity(/** @type {EntityView} */ entity, force = false) {
   const list = page.lists.get(entity.rule);
   if (list === undefined) return;
-  const card = entityCard(entity, page.inspected.get(entity.key));
   const old = page.cards.get(entity.key);
+  const existing = old !== undefined && old.parentElement === list;
+  if (existing && !force && (document.hidden || !onScreen.has(entity.key))) {
+    old.dataset["stale"] = "true";
+    return;
+  }
+  const card = entityCard(entity, page.inspected.get(entity.key));
   page.cards.set(entity.key, card);
-  if (old !== undefined && old.parentElement === list) {
+  sight.observe(card);
+  if (existing) {
+    sight.unobserve(old);
     old.replaceWith(card);
     return;
   }
@@ -342,11 +380,14 @@ function takeUpdate(update) {
     page.inspected.delete(key);
     const card = page.cards.get(key);
     page.cards.delete(key);
+    onScreen.delete(key);
+    if (card !== undefined) sight.unobserve(card);
     const rule = card?.closest(".rule");
     card?.remove();
     if (rule instanceof HTMLElement) showPlaceholder(rule.dataset["rule"] ?? "");
   }
-  applyFilter();
+  // Without a filter every card is shown as it is made; with one, the new cards are filtered too.
+  if (page.filter !== "") applyFilter();
 }
 
 // ---- the filter ----
@@ -586,6 +627,11 @@ function start() {
   byId("payload-close").addEventListener("click", () =>
     /** @type {HTMLDialogElement} */ (byId("payload-dialog")).close(),
   );
+  // Back to a tab left in the background: what changed meanwhile, where it is in sight.
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) return;
+    for (const key of onScreen) if (page.cards.get(key)?.dataset["stale"] === "true") refreshCard(key);
+  });
   setInterval(tickAges, 1_000);
   listen();
 }
