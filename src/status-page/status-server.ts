@@ -140,7 +140,7 @@ function handle(
     answer(response, 200, file.type, file.body);
     return;
   }
-  if (url.pathname === "/api/events") {
+  if (url.pathname === "/api/events" && request.method === "GET") {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
     backend.openStream(response);
     return;

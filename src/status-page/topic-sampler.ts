@@ -85,7 +85,8 @@ export class TopicSampler {
       keepalive: 60,
       connectTimeout: 10_000,
       reconnectPeriod: 5_000,
-      resubscribe: true,
+      // Subscribed on every connection below, once.
+      resubscribe: false,
       queueQoSZero: false,
       rejectUnauthorized: true,
       log: () => undefined,

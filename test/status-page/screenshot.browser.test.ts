@@ -11,7 +11,7 @@ import { startProgram, stopAllPrograms } from "../support/program.js";
 /**
  * The picture of the status page in DOCS.md: the demo's rules over the demo's simulated living
  * room, in the built program. Every run takes it; only `UPDATE_SCREENSHOT=1 npx vitest run
- * test/status-page/screenshot.test.ts` writes it over the committed one.
+ * test/status-page/screenshot.browser.test.ts` writes it over the committed one.
  */
 
 const PICTURE = new URL("../../docs/status-page.png", import.meta.url);
