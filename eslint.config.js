@@ -44,4 +44,25 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The status page's script runs in the browser (type-checked by its own tsconfig.json).
+    files: ["src/status-page/page/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          "document",
+          "performance",
+          "fetch",
+          "EventSource",
+          "FormData",
+          "URLSearchParams",
+          "HTMLElement",
+          "IntersectionObserver",
+          "setTimeout",
+          "clearTimeout",
+          "setInterval",
+        ].map((name) => [name, "readonly"]),
+      ),
+    },
+  },
 );

@@ -19,8 +19,11 @@ const { values } = parseArgs({
   options: {
     port: { type: "string", default: "0" },
     duration: { type: "string" },
+    // The status page: a port (0 for any free one) or off.
+    "status-port": { type: "string", default: "8099" },
   },
 });
+const statusPort = values["status-port"];
 
 const broker = await startEmbeddedBroker(Number(values.port));
 const url = `mqtt://127.0.0.1:${broker.port}`;
@@ -48,7 +51,14 @@ const addon = await startAddon({
   dataDir,
   log: createLogger("info"),
   addon: { version: "demo", supportUrl: "https://github.com/mqtt-aggregator/hassio-mqtt-aggregator" },
+  statusPage: statusPort === "off" ? undefined : { host: "127.0.0.1", port: Number(statusPort) },
 });
+const page = addon.statusPage?.address;
+print(
+  page === undefined
+    ? "\n  status page: off"
+    : `\n  status page: http://127.0.0.1:${page.port}/  (open it in a browser on this machine)\n`,
+);
 
 let stopping = false;
 async function stop(): Promise<void> {

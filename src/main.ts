@@ -8,6 +8,8 @@ const STOP_DEADLINE_MS = 4_000;
 const SUPPORT_URL = "https://github.com/mqtt-aggregator/hassio-mqtt-aggregator";
 /** SIGHUP stops too: an add-on has no terminal to lose, and options change only with a restart. */
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+/** The Supervisor's default ingress port, which config.yaml therefore leaves out. */
+const STATUS_PORT = 8099;
 
 /** The composition root: options, broker, wiring, signals. Only this file touches `process`. */
 async function main(): Promise<void> {
@@ -34,12 +36,14 @@ async function main(): Promise<void> {
       "ack-timeout-ms": { type: "string" },
       "unhealthy-after-ms": { type: "string", default: String(UNHEALTHY_AFTER_MS) },
       "heartbeat-interval-ms": { type: "string", default: String(HEARTBEAT_INTERVAL_MS) },
+      "status-port": { type: "string" },
     },
   });
   const optionsPath = values.options;
   const dataDir = values["data-dir"];
   const unhealthyAfterMs = milliseconds(values["unhealthy-after-ms"], "--unhealthy-after-ms");
   const heartbeatIntervalMs = milliseconds(values["heartbeat-interval-ms"], "--heartbeat-interval-ms");
+  const statusPage = statusListen(values["status-port"], process.env["SUPERVISOR_TOKEN"] !== undefined);
   const version = packageVersion();
 
   const { createLogger, setLogLevel } = await import("./logging/logger.js");
@@ -74,6 +78,13 @@ async function main(): Promise<void> {
       "--ack-timeout-ms",
     ),
   };
+  if (statusPage === "invalid") {
+    log.error(
+      `--status-port must be a port number (0 for any free one) or off, not "${values["status-port"] ?? ""}"`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   const loaded = await loadOptionsFile(optionsPath);
   if (!loaded.ok) {
     log.error(
@@ -115,6 +126,7 @@ async function main(): Promise<void> {
       dataDir,
       log,
       addon: { version, supportUrl: SUPPORT_URL },
+      statusPage,
     });
     running = addon;
     return addon;
@@ -154,6 +166,21 @@ function milliseconds(text: string, flag: string): number {
   if (!Number.isInteger(value) || value <= 0)
     throw new Error(`${flag} takes a positive whole number, not ${text}`);
   return value;
+}
+
+/**
+ * Where the status page listens. In Home Assistant (SUPERVISOR_TOKEN set) on every interface of
+ * the add-on's container, where the Supervisor's ingress proxy reaches it; elsewhere on loopback.
+ * Either way it answers only the ingress proxy and this machine.
+ */
+function statusListen(
+  given: string | undefined,
+  inHomeAssistant: boolean,
+): { host: string; port: number } | undefined | "invalid" {
+  if (given === "off") return undefined;
+  const port = given === undefined ? STATUS_PORT : Number(given);
+  if (given !== undefined && (!/^\d+$/.test(given) || port > 65_535)) return "invalid";
+  return { host: inHomeAssistant ? "0.0.0.0" : "127.0.0.1", port };
 }
 
 function packageVersion(): string {

@@ -24,10 +24,12 @@ import {
 } from "../mqtt/broker-connection.js";
 import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
+import { startStatusPage, type ListenAddress, type StatusPage } from "../status-page/status-page.js";
 import { ingestMessage } from "./message-intake.js";
 import { scheduleReads } from "./read-schedule.js";
 import { UpdateScheduler } from "./update-scheduler.js";
 import type { PendingChange } from "../core/output-policy.js";
+import { StatusFeed } from "./status-feed.js";
 
 /** How long to listen for retained discovery configs before deciding which entities are stale. */
 const RETAINED_QUIET_MS = 500;
@@ -49,6 +51,8 @@ export interface AddonDependencies {
   /** The wall clock, for what is saved and shown; NTP may set it back. */
   readonly wallNow?: () => number;
   readonly random?: () => number;
+  /** Where the status page listens; none without. */
+  readonly statusPage?: ListenAddress | undefined;
 }
 
 /** Warnings about sources turning unusable, at most, per read; a count says how many more. */
@@ -67,6 +71,10 @@ export interface RunningAddon {
   /** How long the add-on has been without a working broker connection; 0 while it has one. */
   offlineForMs(): number;
   readonly store: ReadingsStore;
+  /** Every publish of derived values, for whoever else shows them (the status page). */
+  readonly feed: StatusFeed;
+  /** Undefined when there is none (not asked for, or it could not listen). */
+  readonly statusPage: StatusPage | undefined;
 }
 
 /**
@@ -96,6 +104,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   // Formula rules are computed after the rules they use, at the same read or flush.
   const evaluation = new Evaluation(store, settings.rules);
   const formulaKeys = new Set(settings.rules.filter(isFormulaRule).map((rule) => rule.key));
+  const feed = new StatusFeed();
   const stateFile = new StateFile(deps.dataDir);
   // Restored readings are published as soon as the broker is there, not at the first read time.
   let publishRestored = (await restoreReadings(stateFile, evaluation, clock, log)) > 0;
@@ -169,13 +178,19 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     evaluation,
     rules: settings.rules,
     now,
-    publish: (outputs) =>
-      publisher.publishDerived(
+    publish: async (outputs) => {
+      await publisher.publishDerived(
         outputs.map(({ value, pending }) => ({
           derived: value,
           pending: pending === undefined ? undefined : { on: pending.on, at: wallTimeOf(pending) },
         })),
-      ),
+      );
+      // The status page shows what Home Assistant was given.
+      feed.published(
+        outputs.map(({ value }) => value),
+        now(),
+      );
+    },
     onUnusable: (found) => warnUnusable(found, log),
   });
   /**
@@ -280,6 +295,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     const removed = store.takeRemovedEntities();
     for (const identity of removed) updates.forget(identity.entityKey);
     await publisher.retire(removed);
+    feed.retired(removed);
     await updates.show(derived, "interval");
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
@@ -298,14 +314,30 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   if (settings.rules.length === 0) log.warn("No rules are configured: add some in the Configuration tab");
   const stopReads = scheduleReads(settings.rules, settings.firstReadDelayMs, read);
+  const statusPage =
+    deps.statusPage === undefined
+      ? undefined
+      : await startStatusPage({
+          listen: deps.statusPage,
+          feed,
+          store,
+          rules: settings.rules,
+          broker: deps.broker,
+          layout,
+          log,
+          now,
+        });
 
   return {
     store,
+    feed,
+    statusPage,
     readNow: () => read(),
     offlineForMs: () => connection.offlineForMs(),
     async stop() {
       stopReads();
       updates.stop();
+      await statusPage?.stop();
       clearTimeout(birthTimer);
       await save();
       await connection.stop();

@@ -21,6 +21,13 @@ import { convert } from "./units.js";
 import type { ValuePath } from "./value-path.js";
 
 /**
+ * `read` is a read time's pass. `observe` is the status page asking what a read would find now: it
+ * also lists sources with no value at the rule's path, and changes nothing a read would (no
+ * warnings, no `hadReading`, no read marks); its caller visits each source once.
+ */
+export type PassMode = "read" | "observe";
+
+/**
  * One read of some groups: every source of those groups is evaluated once, for all of its groups
  * at a time, so that its payload is parsed once and its parsed tree dropped before the next source:
  * the read's memory peak is one payload's tree, not every payload's.
@@ -34,6 +41,7 @@ export class ReadPass {
     private readonly pass: number,
     private readonly listLimit: number,
     private readonly deviceOf: (source: SourceTopic, rule: Rule) => SourceTopic | null,
+    private readonly mode: PassMode = "read",
   ) {}
 
   include(group: EntityGroup): void {
@@ -41,8 +49,11 @@ export class ReadPass {
   }
 
   visit(source: SourceTopic): void {
-    if (source.readPass === this.pass) return;
-    source.readPass = this.pass;
+    const observing = this.mode === "observe";
+    if (!observing) {
+      if (source.readPass === this.pass) return;
+      source.readPass = this.pass;
+    }
     const payload = source.payload;
     let parsed: ParsedPayload | undefined;
     // Rules sharing a value path (most rules on one topic) share its readings.
@@ -62,6 +73,8 @@ export class ReadPass {
       if (payload === undefined) {
         // Forgotten once stale: listed as stale only if it ever was one of the rule's sources.
         if (source.hadReading) this.note(tally, source, undefined, "stale", undefined, "stale");
+        else if (observing)
+          this.note(tally, source, undefined, "no_value", undefined, "no payload kept: it went stale");
         continue;
       }
       if (typeof payload !== "string") {
@@ -80,10 +93,11 @@ export class ReadPass {
       const { readings, leftOut } = lastReadings;
       tally.leftOut += leftOut;
       if (readings.length === 0) {
-        tally.note(undefined, "no_value");
+        if (observing) this.note(tally, source, undefined, "no_value", undefined, noValueReason(rule));
+        else tally.note(undefined, "no_value");
         continue;
       }
-      source.hadReading = true;
+      if (!observing) source.hadReading = true;
       const stale = this.now - source.receivedAt > rule.maxAgeMs;
       const device = this.deviceOf(source, rule);
       const offline = device !== null && device.availability === "offline";
@@ -111,6 +125,7 @@ export class ReadPass {
       }
     }
     // One warning when a source turns unusable, none while it stays so, another if it turns again.
+    if (observing) return;
     if (unusable === undefined) {
       // Usable again only when a read of all its rules says so.
       if (everyGroup) source.warned = false;
@@ -184,6 +199,10 @@ export class ReadPass {
       : undefined;
     tally.note(status, state);
   }
+}
+
+function noValueReason(rule: Rule): string {
+  return rule.valuePaths.length === 0 ? "the payload says there is no value" : "no value at the value path";
 }
 
 function labelOf(source: SourceTopic, key: string | undefined): string {

@@ -16,6 +16,8 @@ import { TopicMatcher } from "./topic-matcher.js";
 export const MAX_AVAILABILITY_TOPICS = 10_000;
 /** Topics that feed no rule (excluded ones) remembered at most, so that they skip the matcher. */
 const MAX_IGNORED_TOPICS = 10_000;
+/** Sources of each kind `inspect` lists: every source of any rule a person reads through. */
+export const INSPECTED_SOURCES = 500;
 
 /** What a read found: the derived values, and the sources that turned unusable at it. */
 export interface ReadResult {
@@ -206,6 +208,33 @@ export class ReadingsStore {
     return { values, turnedUnusable: pass.turnedUnusable };
   }
 
+  /**
+   * What a read at `now` would make of one entity, changing nothing: no warning, no entity
+   * revealed, no payload released, nothing a later read sees. For the status page: it lists up to
+   * `listLimit` sources of each kind, those with no value at the rule's path too. Undefined for an
+   * entity that does not exist (yet).
+   */
+  inspect(now: number, entityKey: string, listLimit = INSPECTED_SOURCES): DerivedValue | undefined {
+    const group = this.groupsByEntityKey.get(entityKey);
+    if (group === undefined || !this.wouldExist(group)) return undefined;
+    const pass = new ReadPass(
+      now,
+      ++this.passes,
+      listLimit,
+      (source, rule) => this.deviceOf(source, rule),
+      "observe",
+    );
+    pass.include(group);
+    for (const source of group.topics.values()) pass.visit(source);
+    return pass.tallies.get(group)?.finish();
+  }
+
+  /** The latest payload kept for `topic`, as received; undefined when none is kept (or it was too large). */
+  payloadOf(topic: string): string | undefined {
+    const payload = this.topics.get(topic)?.payload;
+    return typeof payload === "string" ? payload : undefined;
+  }
+
   /** Every entity known now: each plain rule, and each fanned-out value that has had a usable reading. */
   entities(): EntityIdentity[] {
     return [...this.states.values()].flatMap((state) =>
@@ -237,6 +266,11 @@ export class ReadingsStore {
 
   private isCurrent(group: EntityGroup): boolean {
     return this.states.get(group.rule.key)?.groups.get(group.key) === group;
+  }
+
+  /** Like `exists`, without revealing anything. */
+  private wouldExist(group: EntityGroup): boolean {
+    return group.revealed || this.shownBefore.has(group.identity.entityKey) || !fansOut(group.rule);
   }
 
   private exists(group: EntityGroup): boolean {
@@ -500,8 +534,8 @@ export class ReadingsStore {
   }
 }
 
-/** Whether the topic's last level is one the firmwares' availability topics end with. */
-function endsLikeAvailability(topic: string): boolean {
+/** Whether the topic's last level is one the firmwares' availability topics end with (`…/LWT`, …). */
+export function endsLikeAvailability(topic: string): boolean {
   const last = topic.slice(topic.lastIndexOf("/") + 1);
   return AVAILABILITY_LEVELS.has(last) && last !== topic;
 }

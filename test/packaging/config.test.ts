@@ -143,6 +143,24 @@ describe("config.yaml", () => {
   });
 });
 
+describe("ingress", () => {
+  it("puts the status page in the sidebar on the default ingress port", () => {
+    expect(config["ingress"]).toBe(true);
+    // 8099 is the default, which the linter wants left out; the program listens there.
+    expect(config).not.toHaveProperty("ingress_port");
+    expect(config["panel_title"]).toBe("MQTT Aggregator");
+    expect(config["panel_icon"]).toMatch(/^mdi:[a-z0-9-]+$/);
+  });
+
+  it("passes the linter's ingress checks: no webui, and no random port off the host network", () => {
+    // frenck/action-addon-linter (lint.py): "'webui' should be removed, Ingress is enabled", and an
+    // ingress_port of 0 only with host_network.
+    expect(config).not.toHaveProperty("webui");
+    expect(config).not.toHaveProperty("ports");
+    if (config["host_network"] !== true) expect(config["ingress_port"] ?? 8099).not.toBe(0);
+  });
+});
+
 describe("apparmor.txt", () => {
   it("exists while AppArmor is on, with one top-level profile named after the slug", () => {
     if (config["apparmor"] === false) return;
@@ -173,6 +191,15 @@ describe("apparmor.txt", () => {
     const dir = posix.dirname(DEFAULT_HEARTBEAT_PATH);
     expect(child).toContain(`  ${dir}/ rw,`);
     expect(child).toContain(`  ${dir}/** rw,`);
+  });
+
+  it("lets the program listen on TCP for the ingress proxy, over IPv4 and IPv6", () => {
+    const text = readText("apparmor.txt");
+    const child = /^\s+\/usr\/bin\/node cx -> (\S+),$/m.exec(text)?.[1] ?? "";
+    const profile = text.slice(text.search(new RegExp(`^\\s+profile ${child} flags=`, "m")));
+    // A network rule naming only family and type allows every operation: connect, bind, listen, accept.
+    expect(profile).toMatch(/^\s+network inet stream,$/m);
+    expect(profile).toMatch(/^\s+network inet6 stream,$/m);
   });
 });
 

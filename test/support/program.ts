@@ -28,6 +28,11 @@ export interface StartProgramOptions {
   readonly heartbeatFile?: string;
   /** More command-line arguments, such as the hidden timing flags of main.ts. */
   readonly args?: readonly string[];
+  /**
+   * The status page's `--status-port` (a port, `off`, or something else to see it refused); off
+   * unless given, so that programs running side by side do not compete for port 8099.
+   */
+  readonly statusPort?: number | string;
 }
 
 export interface ProgramLine {
@@ -103,7 +108,17 @@ export async function startProgram(options: StartProgramOptions): Promise<Runnin
   const startedAt = Date.now();
   let signalledAt: number | undefined;
   const heartbeatFile = options.heartbeatFile ?? path.join(dir, "heartbeat");
-  const args = ["--options", optionsPath, "--data-dir", dataDir, "--heartbeat-file", heartbeatFile];
+  const statusPort = String(options.statusPort ?? "off");
+  const args = [
+    "--options",
+    optionsPath,
+    "--data-dir",
+    dataDir,
+    "--heartbeat-file",
+    heartbeatFile,
+    "--status-port",
+    statusPort,
+  ];
   const child = spawn(process.execPath, [DIST_MAIN, ...args, ...(options.args ?? [])], {
     env: childEnv(options.env ?? {}),
     stdio: ["ignore", "pipe", "pipe"],
