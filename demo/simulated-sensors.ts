@@ -7,8 +7,8 @@ import type { MqttClient } from "mqtt";
  */
 export function startSimulatedSensors(client: MqttClient, everyMs: number): () => void {
   let tick = 0;
-  const publish = (topic: string, payload: string, retain = false) =>
-    void client.publishAsync(topic, payload, { retain }).catch(() => undefined);
+  const publish = (topic: string, payload: string) =>
+    void client.publishAsync(topic, payload).catch(() => undefined);
   const wave = (base: number, amplitude: number, phase: number) =>
     Number((base + amplitude * Math.sin((tick + phase) / 5)).toFixed(1));
 
@@ -46,20 +46,18 @@ export function startSimulatedSensors(client: MqttClient, everyMs: number): () =
     );
     // Every few ticks the left window opens for a while, so the windows entity changes at once.
     const leftOpen = tick % 12 >= 8;
-    publish("zigbee2mqtt/livingroom/window_left", JSON.stringify({ contact: !leftOpen, battery: 97 }), true);
-    publish("zigbee2mqtt/livingroom/window_right", JSON.stringify({ contact: true, battery: 91 }), true);
+    publish("zigbee2mqtt/livingroom/window_left", JSON.stringify({ contact: !leftOpen, battery: 97 }));
+    publish("zigbee2mqtt/livingroom/window_right", JSON.stringify({ contact: true, battery: 91 }));
     publish(
       "zigbee2mqtt/livingroom/ceiling",
       JSON.stringify({ state: tick % 6 < 3 ? "ON" : "OFF", brightness: 200 }),
-      true,
     );
-    publish("stat/tasmota_plug/POWER", "ON", true);
-    publish("desk/light/lamp/state", JSON.stringify({ state: "ON", brightness: 255 }), true);
+    publish("stat/tasmota_plug/POWER", "ON");
+    publish("desk/light/lamp/state", JSON.stringify({ state: "ON", brightness: 255 }));
     // The right window's Zigbee device drops off the network now and then: it stops counting.
     publish(
       "zigbee2mqtt/livingroom/window_right/availability",
       JSON.stringify({ state: tick % 30 >= 25 ? "offline" : "online" }),
-      true,
     );
     publish("home/esphome_kitchen/kitchen/temperature", String(wave(23.1, 0.5, 11)));
     publish("home/shelly_bath/bathroom/temperature", String(wave(24.0, 0.5, 2)));
@@ -67,7 +65,8 @@ export function startSimulatedSensors(client: MqttClient, everyMs: number): () =
     if (tick === 2)
       publish("tele/tasmota_new/SENSOR", JSON.stringify({ AM2301: { Temperature: 999 }, TempUnit: "C" }));
     // A broken device: the aggregator ignores it, lists it, and warns once.
-    if (tick === 3) publish("home/broken/livingroom/temperature", "ERR 0x42");
+    if (tick === 2)
+      publish("tele/tasmota_broken/SENSOR", JSON.stringify({ AM2301: { Temperature: "ERR 0x42" } }));
   };
   step();
   const timer = setInterval(step, everyMs);

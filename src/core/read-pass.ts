@@ -223,8 +223,9 @@ function convertReading(value: number, reading: PayloadReading, rule: Rule): num
   if ("unknown" in from) return `the unit "${truncate(from.unknown)}" cannot be converted to ${to.symbol}`;
   if (from.dimension !== to.dimension) return `${from.symbol} cannot be converted to ${to.symbol}`;
   const converted = convert(value, from, to, rule.readsDifferences);
-  // Rounded to 12 significant digits: 71.6 °F is 22 °C, not 21.999999999999996.
-  return Number(converted.toPrecision(12));
+  // To 4 decimals, beyond any sensor's resolution: 71.6 °F is 22 °C, not 21.999999999999996, and
+  // 71.1 °F is 21.7222 °C rather than twelve digits in the attributes.
+  return Math.round(converted * 10_000) / 10_000;
 }
 
 function rangeProblem(value: number, rule: Rule): string | undefined {

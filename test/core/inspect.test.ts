@@ -57,6 +57,7 @@ describe("inspect (the status page's look at one entity)", () => {
       unusable: 1,
       out_of_range: 1,
       no_value: 1,
+      unavailable: 0,
     });
     // A read lists no source with no value: it is not one of the rule's.
     const read = readAll(store, T0 + 1_000).byKey.get("temperature");
