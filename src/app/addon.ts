@@ -157,6 +157,8 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     addon: deps.addon,
     rules: settings.rules,
     publish: (topic, payload, options) => connection.publish(topic, payload, options),
+    expiresMessages: () => connection.expiresMessages,
+    now,
   });
 
   const updates = new UpdateScheduler({

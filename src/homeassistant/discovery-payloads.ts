@@ -14,6 +14,19 @@ export interface AddonInfo {
 export interface Message {
   readonly topic: string;
   readonly payload: string;
+  /** Seconds after which the broker may forget the retained message (MQTT 5); absent: never. */
+  readonly expiresAfterS?: number;
+}
+
+/**
+ * A retained state outlives its read by this many of the rule's read intervals (with MQTT 5), so
+ * that a stopped add-on's values do not linger as if fresh; the publisher renews an unchanged one
+ * after half of it.
+ */
+export const STATE_EXPIRY_INTERVALS = 4;
+
+export function stateExpiryS(rule: Rule): number {
+  return Math.ceil((rule.intervalMs * STATE_EXPIRY_INTERVALS) / 1000);
 }
 
 const ADDON_NAME = "MQTT Aggregator";
@@ -67,7 +80,10 @@ export function discoveryConfig(
   return { topic: configTopic(layout, component, identity.entityKey), payload: JSON.stringify(config) };
 }
 
-/** State, attributes and availability of one derived value, all retained by the publisher. */
+/**
+ * State, attributes and availability of one derived value, all retained by the publisher. State
+ * and attributes expire (with MQTT 5); availability never does, nor do discovery configs.
+ */
 export function stateMessages(
   layout: TopicLayout,
   rule: Rule,
@@ -75,12 +91,19 @@ export function stateMessages(
   pending?: PendingState,
 ): Message[] {
   const topics = entityTopics(layout, derived.identity.entityKey);
-  const messages: Message[] = [{ topic: topics.attributes, payload: attributesOf(rule, derived, pending) }];
+  const expiresAfterS = stateExpiryS(rule);
+  const messages: Message[] = [
+    { topic: topics.attributes, payload: attributesOf(rule, derived, pending), expiresAfterS },
+  ];
   if (derived.state.kind === "none") {
     messages.push({ topic: topics.availability, payload: "offline" });
     return messages;
   }
-  messages.push({ topic: topics.state, payload: formatState(derived.state, rule.presentation.precision) });
+  messages.push({
+    topic: topics.state,
+    payload: formatState(derived.state, rule.presentation.precision),
+    expiresAfterS,
+  });
   // Available after the state, so Home Assistant never shows the previous value as current.
   messages.push({ topic: topics.availability, payload: "online" });
   return messages;

@@ -13,7 +13,7 @@ import { entityTopics, type TopicLayout } from "./entity-topics.js";
 export type Publish = (
   topic: string,
   payload: string,
-  options: { retain: boolean; qos: 0 | 1 },
+  options: { retain: boolean; qos: 0 | 1; expiresAfterS?: number | undefined },
 ) => Promise<boolean>;
 
 export interface EntityPublisherOptions {
@@ -21,6 +21,16 @@ export interface EntityPublisherOptions {
   readonly addon: AddonInfo;
   readonly rules: readonly Rule[];
   readonly publish: Publish;
+  /** Whether the connection makes retained messages expire (MQTT 5): then unchanged states are renewed. */
+  readonly expiresMessages?: () => boolean;
+  /** The monotonic clock, in milliseconds. */
+  readonly now?: () => number;
+}
+
+/** What the broker holds for a topic, as far as this run has published it, and since when. */
+interface Retained {
+  readonly payload: string;
+  readonly sentAt: number;
 }
 
 /**
@@ -35,34 +45,43 @@ export class EntityPublisher {
   /** The latest state messages of each entity, republished after a reconnect or a birth message. */
   private readonly latest = new Map<string, readonly Message[]>();
   /** What the broker holds for each state topic, as far as this run has published it. */
-  private readonly retained = new Map<string, string>();
+  private readonly retained = new Map<string, Retained>();
+  private readonly now: () => number;
 
   constructor(private readonly options: EntityPublisherOptions) {
     this.rules = new Map(options.rules.map((rule) => [rule.key, rule]));
+    this.now = options.now ?? (() => performance.now());
   }
 
   /** After a (re)connection or Home Assistant's birth: configs of every known entity, then their states. */
   async announce(entities: readonly EntityIdentity[]): Promise<void> {
     this.announced.clear();
     await this.send(entities.map((identity) => this.configOf(identity)));
-    await this.send([...this.latest.values()].flat());
+    const states = [...this.latest.values()].flat();
+    const now = this.now();
+    for (const message of states) this.retained.set(message.topic, { payload: message.payload, sentAt: now });
+    await this.send(states);
   }
 
   /**
    * Publishes what changed: a state, attributes or availability equal to what the broker already
-   * holds (retained) is not sent again, so Home Assistant's recorder gets a row per real change.
+   * holds (retained) is not sent again, so Home Assistant's recorder gets a row per real change;
+   * unless it expires, and half its life is over: then it is renewed.
    */
   async publishDerived(values: readonly PublishedValue[]): Promise<void> {
     const configs: Message[] = [];
     const states: Message[] = [];
+    const now = this.now();
+    const expiring = this.options.expiresMessages?.() ?? false;
     for (const { derived, pending } of values) {
       const rule = this.ruleOf(derived.identity);
       if (!this.announced.has(derived.identity.entityKey)) configs.push(this.configOf(derived.identity));
       const messages = stateMessages(this.options.layout, rule, derived, pending);
       this.latest.set(derived.identity.entityKey, messages);
       for (const message of messages) {
-        if (this.retained.get(message.topic) === message.payload) continue;
-        this.retained.set(message.topic, message.payload);
+        const held = this.retained.get(message.topic);
+        if (held?.payload === message.payload && !(expiring && dueForRenewal(message, held, now))) continue;
+        this.retained.set(message.topic, { payload: message.payload, sentAt: now });
         states.push(message);
       }
     }
@@ -106,7 +125,11 @@ export class EntityPublisher {
   private async send(messages: readonly Message[]): Promise<void> {
     const results = await Promise.all(
       messages.map((message) =>
-        this.options.publish(message.topic, message.payload, { retain: true, qos: 1 }),
+        this.options.publish(message.topic, message.payload, {
+          retain: true,
+          qos: 1,
+          expiresAfterS: message.expiresAfterS,
+        }),
       ),
     );
     // Offline: nothing went out, so the next connection must announce again.
@@ -119,4 +142,9 @@ export class EntityPublisher {
       throw new Error(`no rule "${identity.ruleKey}" for entity "${identity.entityKey}"`);
     return rule;
   }
+}
+
+/** An expiring message whose first half of life is over: renewed before the broker forgets it. */
+function dueForRenewal(message: Message, held: Retained, now: number): boolean {
+  return message.expiresAfterS !== undefined && now - held.sentAt >= (message.expiresAfterS * 1000) / 2;
 }
