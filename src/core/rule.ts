@@ -43,6 +43,11 @@ export interface Rule {
   /** A binary entity turns on only after its inputs have said on this long; likewise off. */
   readonly delayOnMs: number;
   readonly delayOffMs: number;
+  /**
+   * The device its entities are grouped under in Home Assistant (a room), with `{capture}`
+   * placeholders; undefined: the add-on's own device.
+   */
+  readonly deviceTemplate: string | undefined;
   readonly presentation: Presentation;
 }
 
@@ -71,6 +76,7 @@ export interface Presentation {
   readonly deviceClass: string | undefined;
   readonly stateClass: string | undefined;
   readonly precision: number | undefined;
+  readonly icon: string | undefined;
 }
 
 export function fansOut(rule: Rule): boolean {

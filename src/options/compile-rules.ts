@@ -17,6 +17,11 @@ import {
 import type { Options, RuleOptions } from "./schema.js";
 
 const DEFAULT_ON_VALUE = "ON";
+/**
+ * Functions whose value is a count of things now (readings, lights on): a measurement, so that
+ * Home Assistant keeps long-term statistics of them unless the rule says otherwise.
+ */
+export const COUNTING_FUNCTIONS: ReadonlySet<string> = new Set(["count", "count_on"]);
 /** Numeric rules on change: at most one publish per entity in this many seconds, unless set. */
 export const DEFAULT_MIN_INTERVAL_S = 10;
 
@@ -24,27 +29,54 @@ export const DEFAULT_MIN_INTERVAL_S = 10;
  * Turns validated rule options into the core's rules, catching here every rule Home Assistant
  * would refuse later (a unit its device class forbids, a unit on a binary sensor, …).
  */
-export function compileRules(options: Options): { rules: Rule[]; problems: string[] } {
-  const problems: string[] = [];
+export function compileRules(
+  options: Pick<Options, "max_age" | "read_interval" | "max_sources">,
+  ruleOptions: readonly IndexedRuleOptions[],
+): { rules: Rule[]; problems: IndexedProblem[] } {
+  const problems: IndexedProblem[] = [];
   const rules: Rule[] = [];
-  const keyOwners = new Map<string, number>();
-  options.rules.forEach((ruleOptions, index) => {
-    const where = `rules[${index}]`;
-    const report = (field: string, problem: string) => problems.push(`${where}.${field}: ${problem}`);
-    const rule = compileRule(ruleOptions, options, report);
-    if (rule === undefined) return;
-    const owner = keyOwners.get(rule.key);
+  const keyOwners = new Map<string, IndexedRuleOptions>();
+  for (const indexed of ruleOptions) {
+    const { index, options: rule } = indexed;
+    const report = (field: string, problem: string) => problems.push({ index, field, problem });
+    const compiled = compileRule(rule, options, report);
+    if (compiled === undefined) continue;
+    const owner = keyOwners.get(compiled.key);
     if (owner !== undefined) {
       report(
-        ruleOptions.id === undefined ? "name" : "id",
-        `rules[${owner}] already has the key "${rule.key}"; give one of them a different id`,
+        rule.id === undefined ? "name" : "id",
+        `${ruleLabel(owner.index, owner.options.name)} already has the key "${compiled.key}"; give one of them a different id`,
       );
-      return;
+      continue;
     }
-    keyOwners.set(rule.key, index);
-    rules.push(rule);
-  });
+    keyOwners.set(compiled.key, indexed);
+    rules.push(compiled);
+  }
   return { rules, problems };
+}
+
+/** A rule's options with its place in the list, for messages. */
+export interface IndexedRuleOptions {
+  readonly index: number;
+  readonly options: RuleOptions;
+}
+
+/** One problem of one field of the rule at `index`. */
+export interface IndexedProblem {
+  readonly index: number;
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** Longest part of a rule's name quoted in a message; the index says which rule it is anyway. */
+const LABEL_NAME_LENGTH = 60;
+
+/** `rules[2] "Living room windows"`: the index, and the name a person recognises (escaped). */
+export function ruleLabel(index: number, name: unknown): string {
+  if (typeof name !== "string" || name.trim() === "") return `rules[${index}]`;
+  const trimmed = name.trim();
+  const shown = trimmed.length > LABEL_NAME_LENGTH ? `${trimmed.slice(0, LABEL_NAME_LENGTH - 1)}…` : trimmed;
+  return `rules[${index}] ${JSON.stringify(shown)}`;
 }
 
 function compileRule(
@@ -57,7 +89,7 @@ function compileRule(
     problemCount += 1;
     reportProblem(field, problem);
   };
-  const filters = parseTopicList(options.topic);
+  const filters = parseTopicList(Array.isArray(options.topic) ? options.topic.join(", ") : options.topic);
   if (!filters.ok) report("topic", filters.problem);
   const paths = options.value_path === undefined ? undefined : parseValuePaths(options.value_path);
   if (paths !== undefined && !paths.ok) report("value_path", paths.problem);
@@ -74,6 +106,10 @@ function compileRule(
   for (const name of captureNames) {
     if (!used.includes(name))
       report("name", `must contain {${name}}, or every +${name} entity would have the same name`);
+  }
+  for (const name of filters.ok && options.device !== undefined ? placeholders(options.device) : []) {
+    if (!captureNames.includes(name))
+      report("device", `{${name}} is not a named wildcard of the topic (write +${name} in it)`);
   }
 
   const fn = options.function;
@@ -158,6 +194,11 @@ function compileRule(
 
   if (problemCount > 0 || !filters.ok || availability === undefined) return undefined;
   const deviceClass = options.device_class?.toLowerCase();
+  const stateClass =
+    options.state_class ??
+    (COUNTING_FUNCTIONS.has(fn) && stateClassProblem(deviceClass, "measurement") === undefined
+      ? "measurement"
+      : undefined);
   return {
     key: ruleKey(options.id, options.name),
     nameTemplate: options.name,
@@ -194,12 +235,14 @@ function compileRule(
     minIntervalMs: (options.min_interval ?? (comparesOnValue ? 0 : DEFAULT_MIN_INTERVAL_S)) * 1000,
     delayOnMs: (options.delay_on ?? 0) * 1000,
     delayOffMs: (options.delay_off ?? 0) * 1000,
+    deviceTemplate: options.device,
     presentation: {
       unit: options.unit,
       // Home Assistant's device classes are lower case; "Temperature" means temperature.
       deviceClass,
-      stateClass: options.state_class,
+      stateClass,
       precision: options.precision,
+      icon: options.icon,
     },
   };
 }

@@ -61,7 +61,7 @@ describe("invalid options", () => {
       "log_level: expected one of trace, debug, info, warning, error",
       "mqtt.password: expected string",
       "read_interval: must be at least 1",
-      "rules[0].function: expected one of mean, median, min, max, sum, count, range, stdev, last, all, any, none, count_on",
+      'rules[0] "Living room temperature".function: expected one of mean, median, min, max, sum, count, range, stdev, last, all, any, none, count_on',
     ]);
     expectNoStackTrace(program);
     expectNoSecrets(program, [String(NUMERIC_PASSWORD)]);
@@ -73,7 +73,9 @@ describe("invalid options", () => {
     });
     expect((await program.exited).code, program.output()).toBe(1);
     expect(problemLines(program)).toEqual([
-      expect.stringMatching(/^rules\[0\]\.unit: device_class temperature takes unit/),
+      expect.stringMatching(
+        /^rules\[0\] "Living room temperature"\.unit: device_class temperature takes unit/,
+      ),
     ]);
     expectNoStackTrace(program);
   });
