@@ -12,7 +12,7 @@ import {
   statusTopic,
   type TopicLayout,
 } from "../homeassistant/entity-topics.js";
-import { staleEntityTopics } from "../homeassistant/stale-entities.js";
+import { planDiscovery } from "../homeassistant/stale-entities.js";
 import type { Logger } from "../logging/logger.js";
 import {
   BrokerConnection,
@@ -41,6 +41,8 @@ export interface AddonDependencies {
   readonly dataDir: string;
   readonly log: Logger;
   readonly addon: AddonInfo;
+  /** Where a person sees what the add-on does (the status page), shown on its devices; none when absent. */
+  readonly configurationUrl?: string | undefined;
   /** A monotonic clock in milliseconds: what ages and intervals are measured with. */
   readonly now?: () => number;
   /** The wall clock, for what is saved and shown; NTP may set it back. */
@@ -94,8 +96,8 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   // Restored readings are published as soon as the broker is there, not at the first read time.
   let publishRestored = (await restoreReadings(stateFile, store, clock, log)) > 0;
 
-  /** Discovery configs on the broker at start-up, while they are being collected. */
-  let retainedConfigs: Set<string> | undefined;
+  /** Discovery configs on the broker at start-up, with their payloads, while they are being collected. */
+  let retainedConfigs: Map<string, string> | undefined;
   /** Entity keys with a retained state at start-up: entities that have had a value. */
   let retainedStates: Set<string> | undefined;
   let lastRetainedAt = 0;
@@ -123,7 +125,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         payload.length > 0 &&
         topic.startsWith(`${settings.discoveryPrefix}/`)
       ) {
-        retainedConfigs.add(topic);
+        retainedConfigs.set(topic, payload.toString());
         lastRetainedAt = Date.now();
         return;
       }
@@ -159,6 +161,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     publish: (topic, payload, options) => connection.publish(topic, payload, options),
     expiresMessages: () => connection.expiresMessages,
     now,
+    device: { configurationUrl: deps.configurationUrl },
   });
 
   const updates = new UpdateScheduler({
@@ -192,7 +195,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   /** Returns whether it ran to its end; a connection lost on the way leaves it to the next one. */
   async function removeStaleEntities(lost: AbortSignal): Promise<boolean> {
-    const collected = new Set<string>();
+    const collected = new Map<string, string>();
     const withState = new Set<string>();
     retainedConfigs = collected;
     retainedStates = withState;
@@ -217,12 +220,15 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     await connection.unsubscribe([configsFilter, statesFilter]);
     const shown = new Set(store.shownEntityKeys());
     const hadValue = (entityKey: string) => withState.has(entityKey) || shown.has(entityKey);
-    const stale = staleEntityTopics(layout, [...collected], settings.rules, hadValue);
-    if (stale.length > 0) await publisher.clear(stale.flat());
+    const plan = planDiscovery(layout, collected, settings.rules, hadValue);
+    // What Home Assistant already has is taken over before anything is announced.
+    publisher.adopt(plan);
+    if (plan.stale.length > 0) await publisher.clear(plan.stale.flat());
     if (isAborted(lost)) return false;
-    if (stale.length > 0)
+    const removed = plan.removedNames;
+    if (removed.length > 0)
       log.info(
-        `Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists or that never had a value`,
+        `Removed ${removed.length} entit${removed.length === 1 ? "y" : "ies"} whose rule no longer exists or that never had a value: ${listNames(removed)}`,
       );
     return true;
   }
@@ -317,6 +323,15 @@ function warnUnusable(found: readonly UnusableSource[], log: Logger): void {
     log.warn(
       `${more} more source${more === 1 ? "" : "s"} turned unusable at this read (see the entities' attributes)`,
     );
+}
+
+/** Names as a person reads them in a log line: quoted (they come from the broker), at most 20. */
+function listNames(names: readonly string[]): string {
+  const shown = names
+    .slice(0, 20)
+    .map((name) => JSON.stringify(name.length > 80 ? `${name.slice(0, 79)}…` : name));
+  const more = names.length - shown.length;
+  return more > 0 ? `${shown.join(", ")} and ${more} more` : shown.join(", ");
 }
 
 /** Returns how many saved readings were taken back. */

@@ -3,7 +3,14 @@ import type { DerivedValue, SourceStatus } from "../core/derived-value.js";
 import type { EntityIdentity } from "../core/entity-group.js";
 import type { Rule } from "../core/rule.js";
 import { canonicalUnit } from "./device-classes.js";
-import { configTopic, entityTopics, statusTopic, type Component, type TopicLayout } from "./entity-topics.js";
+import { ADDON_DEVICE_NAME, deviceOf, entityNameOn, type DeviceRef } from "./devices.js";
+import {
+  deviceConfigTopic,
+  entityTopics,
+  statusTopic,
+  type Component,
+  type TopicLayout,
+} from "./entity-topics.js";
 
 /** What the add-on says about itself in every config. */
 export interface AddonInfo {
@@ -29,45 +36,37 @@ export function stateExpiryS(rule: Rule): number {
   return Math.ceil((rule.intervalMs * STATE_EXPIRY_INTERVALS) / 1000);
 }
 
-const ADDON_NAME = "MQTT Aggregator";
-
 export function componentOf(rule: Rule): Component {
   return isBinaryFunction(rule.function) ? "binary_sensor" : "sensor";
 }
 
-export function uniqueIdOf(identity: EntityIdentity): string {
-  return `mqtt_aggregator_${identity.entityKey}`;
+/** What the add-on says of itself in every device config; the status page's address once there is one. */
+export interface DeviceInfoOptions {
+  readonly configurationUrl?: string | undefined;
 }
 
 /**
- * The discovery config of one entity. Only keys Home Assistant knows: an unknown key inside
- * `device`, `origin` or an availability entry makes it reject the whole config.
+ * One entity's part of its device's config (`cmps`): only keys Home Assistant knows, as an
+ * unknown key inside an availability entry makes it reject the component.
  */
-export function discoveryConfig(
+export function componentConfig(
   layout: TopicLayout,
-  addon: AddonInfo,
   rule: Rule,
   identity: EntityIdentity,
-): Message {
+  uniqueId: string,
+): Record<string, unknown> {
   const component = componentOf(rule);
   const topics = entityTopics(layout, identity.entityKey);
-  const { unit, deviceClass, stateClass, precision } = rule.presentation;
+  const { unit, deviceClass, stateClass, precision, icon } = rule.presentation;
   const config: Record<string, unknown> = {
-    name: identity.name,
-    unique_id: uniqueIdOf(identity),
+    p: component,
+    name: entityNameOn(deviceOf(layout, identity), identity.name),
+    unique_id: uniqueId,
     default_entity_id: `${component}.${identity.objectId}`,
     state_topic: topics.state,
     json_attributes_topic: topics.attributes,
     availability: [{ topic: statusTopic(layout) }, { topic: topics.availability }],
     availability_mode: "all",
-    device: {
-      identifiers: [`mqtt_aggregator_${layout.baseTopic}`],
-      name: ADDON_NAME,
-      manufacturer: "MQTT Aggregator project",
-      model: "Home Assistant add-on",
-      sw_version: addon.version,
-    },
-    origin: { name: ADDON_NAME, sw_version: addon.version, support_url: addon.supportUrl },
   };
   if (component === "binary_sensor") {
     config["payload_on"] = "ON";
@@ -77,8 +76,51 @@ export function discoveryConfig(
   if (deviceClass !== undefined) config["device_class"] = deviceClass;
   if (stateClass !== undefined) config["state_class"] = stateClass;
   if (precision !== undefined) config["suggested_display_precision"] = precision;
-  return { topic: configTopic(layout, component, identity.entityKey), payload: JSON.stringify(config) };
+  if (icon !== undefined) config["icon"] = icon;
+  return config;
 }
+
+/** The `dev` block of a device: no key Home Assistant does not know, or it rejects the whole config. */
+export function deviceBlock(
+  device: DeviceRef,
+  addon: AddonInfo,
+  options: DeviceInfoOptions = {},
+): Record<string, unknown> {
+  return {
+    identifiers: [device.identifier],
+    name: device.name,
+    manufacturer: "MQTT Aggregator project",
+    model: device.addon ? "Home Assistant add-on" : "Derived entities",
+    sw_version: addon.version,
+    // A new device lands in the area of its name (a room); Home Assistant ignores it afterwards.
+    ...(device.addon ? {} : { suggested_area: device.name }),
+    ...(options.configurationUrl === undefined ? {} : { configuration_url: options.configurationUrl }),
+  };
+}
+
+export function originBlock(addon: AddonInfo): Record<string, unknown> {
+  return { name: ADDON_DEVICE_NAME, sw_version: addon.version, support_url: addon.supportUrl };
+}
+
+/**
+ * One device's discovery config (device-based discovery): the device and the origin once, and
+ * each entity as a component under its entity key. A device without components is an empty
+ * payload, which removes the config.
+ */
+export function deviceConfigMessage(
+  layout: TopicLayout,
+  deviceId: string,
+  dev: Record<string, unknown>,
+  origin: Record<string, unknown>,
+  components: ReadonlyMap<string, Record<string, unknown>>,
+): Message {
+  const topic = deviceConfigTopic(layout, deviceId);
+  if (components.size === 0) return { topic, payload: "" };
+  return { topic, payload: JSON.stringify({ dev, o: origin, cmps: Object.fromEntries(components) }) };
+}
+
+/** What 0.1.0's per-entity config topics are told before the device config takes their entities over. */
+export const MIGRATE_DISCOVERY = JSON.stringify({ migrate_discovery: true });
 
 /**
  * State, attributes and availability of one derived value, all retained by the publisher. State
