@@ -81,6 +81,12 @@ export class EntityPublisher {
   private readonly legacy = new Map<string, string>();
   private readonly now: () => number;
   private readonly origin: Record<string, unknown>;
+  /**
+   * No device config goes out before the first announcement: until then what the broker holds
+   * (0.1.0's configs to migrate, unique ids to keep) may not be known, and a read meanwhile must
+   * not publish a device config ahead of its migration.
+   */
+  private announcedOnce = false;
 
   constructor(private readonly options: EntityPublisherOptions) {
     this.rules = new Map(options.rules.map((rule) => [rule.key, rule]));
@@ -104,6 +110,7 @@ export class EntityPublisher {
 
   /** After a (re)connection or Home Assistant's birth: every device's config, then every state. */
   async announce(entities: readonly EntityIdentity[]): Promise<void> {
+    this.announcedOnce = true;
     for (const device of this.devices.values()) device.sent = undefined;
     for (const identity of entities) this.place(identity);
     await this.sendDevices([...this.devices.keys()]);
@@ -203,6 +210,7 @@ export class EntityPublisher {
    * keeps the entities, their ids and history.
    */
   private async sendDevices(deviceIds: readonly string[]): Promise<void> {
+    if (!this.announcedOnce) return;
     const messages: Message[] = [];
     const migrating: string[] = [];
     for (const deviceId of deviceIds) {

@@ -99,6 +99,7 @@ export function planDiscovery(
       // Another kind of entity under a current key: its config goes, but the state topics (named by
       // the key alone) are the current entity's and must stay.
       stale.push([topic]);
+      removedNames.push(typeof config?.["name"] === "string" ? config["name"] : entityKey);
     } else {
       remove(entityKey, config?.["name"], topic);
     }

@@ -36,7 +36,13 @@ function setUp(rules: readonly RuleJson[], options: { baseTopic?: string; config
     },
     device: { configurationUrl: options.configurationUrl },
   });
+  // As on a connection: the first announcement, then reads.
+  let announced = false;
   const read = async () => {
+    if (!announced) {
+      announced = true;
+      await publisher.announce([]);
+    }
     const { values } = store.read(T0);
     await publisher.publishDerived(values.map((derived) => ({ derived })));
   };
