@@ -1,4 +1,7 @@
 import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -41,6 +44,39 @@ function problemLines(program: RunningProgram): string[] {
 
 beforeAll(() => {
   expect(existsSync(DIST_MAIN), `${DIST_MAIN} is missing: run npm run build`).toBe(true);
+});
+
+describe("the data folder", () => {
+  it("is made at start when it is missing, and the readings are saved in it", async () => {
+    const broker = await startAedes();
+    cleanups.push(() => broker.stop());
+    const parent = await mkdtemp(path.join(os.tmpdir(), "mqtt-aggregator-data-"));
+    cleanups.push(() => rm(parent, { recursive: true, force: true }));
+    const dataDir = path.join(parent, "not", "there", "yet");
+    const program = await startProgram({
+      options: { rules: [RULE], mqtt: { host: broker.host, port: broker.port } },
+      dataDir,
+      createDataDir: false,
+    });
+    await program.waitForLine(/INFO: Connected to the MQTT broker/, 10_000);
+    expect((await program.stop()).code, program.output()).toBe(0);
+    expect(existsSync(path.join(dataDir, "state.json"))).toBe(true);
+  });
+
+  it("that cannot be made is an error at start, in one line", async () => {
+    const parent = await mkdtemp(path.join(os.tmpdir(), "mqtt-aggregator-data-"));
+    cleanups.push(() => rm(parent, { recursive: true, force: true }));
+    const file = path.join(parent, "a-file");
+    await writeFile(file, "not a folder");
+    const program = await startProgram({
+      options: { rules: [RULE] },
+      dataDir: path.join(file, "data"),
+      createDataDir: false,
+    });
+    expect((await program.exited).code, program.output()).toBe(1);
+    await program.waitForLine(/ERROR: Cannot create the data folder .*a-file\/data: /, 100);
+    expectNoStackTrace(program);
+  });
 });
 
 describe("invalid options", () => {
