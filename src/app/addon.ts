@@ -50,6 +50,8 @@ export interface AddonDependencies {
   readonly random?: () => number;
 }
 
+/** Entities named in a rule's line after its first read, at most. */
+const ENTITIES_DESCRIBED = 10;
 /** Warnings about sources turning unusable, at most, per read; a count says how many more. */
 const UNUSABLE_WARNINGS_PER_READ = 10;
 
@@ -264,12 +266,29 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     saveProblem = problem;
   }
 
+  /** Rules already described after their first read, and rules already told about true/false readings. */
+  const described = new Set<string>();
+  const toldOfBooleans = new Set<string>();
+
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
-    const { values: derived, turnedUnusable } = store.read(at, ruleKeys);
+    const { values: derived, turnedUnusable, booleansMissed = [] } = store.read(at, ruleKeys);
     warnUnusable(turnedUnusable, log);
-    await publisher.retire(store.takeRemovedEntities());
+    describeFirstRead(derived, ruleKeys);
+    for (const rule of booleansMissed) {
+      if (toldOfBooleans.has(rule.key)) continue;
+      toldOfBooleans.add(rule.key);
+      log.warn(
+        `Rule "${rule.nameTemplate}" reads JSON true/false values, which never equal its on_value ${JSON.stringify(rule.onValues.join(", "))}; set on_value: "true" to count true as on, or "false" for false (quoted in YAML)`,
+      );
+    }
+    const retired = store.takeRemovedEntities();
+    if (retired.length > 0)
+      log.info(
+        `No longer computing ${retired.length} entit${retired.length === 1 ? "y" : "ies"} whose topics were dropped at max_sources, now unavailable: ${listNames(retired.map((identity) => identity.name))}`,
+      );
+    await publisher.retire(retired);
     await updates.show(derived, "interval");
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
@@ -280,6 +299,37 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     if (at - lastSavedAt >= settings.readIntervalMs) {
       lastSavedAt = at;
       await save();
+    }
+  }
+
+  /**
+   * After a rule's first read, one line for it: how many topics it sees, its entities, and why
+   * those that are unavailable are; "why is nothing showing up?" is answered in the log at once.
+   */
+  function describeFirstRead(values: readonly DerivedValue[], ruleKeys: readonly string[] | undefined): void {
+    const read = new Set(ruleKeys ?? settings.rules.map((rule) => rule.key));
+    for (const rule of settings.rules) {
+      if (!read.has(rule.key) || described.has(rule.key)) continue;
+      described.add(rule.key);
+      const entities = values.filter((value) => value.identity.ruleKey === rule.key);
+      const topics = store.sourceCountOf(rule.key);
+      const seen = `Rule "${rule.nameTemplate}" sees ${topics} topic${topics === 1 ? "" : "s"}`;
+      if (entities.length === 0) {
+        log.info(`${seen} and has no entity yet: none of its topics has given a usable reading`);
+        continue;
+      }
+      const shown = entities.slice(0, ENTITIES_DESCRIBED).map((value) => {
+        const state = value.state;
+        const name = JSON.stringify(value.identity.name);
+        return state.kind === "none"
+          ? `${name} unavailable (${state.reason})`
+          : `${name} ${formatState(state, rule.presentation.precision)}`;
+      });
+      const more = entities.length - shown.length;
+      const unavailable = entities.filter((value) => value.state.kind === "none").length;
+      log.info(
+        `${seen}; ${entities.length} entit${entities.length === 1 ? "y" : "ies"}${unavailable > 0 ? `, ${unavailable} unavailable` : ""}: ${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
+      );
     }
   }
 

@@ -16,6 +16,8 @@ const MAX_IGNORED_TOPICS = 10_000;
 export interface ReadResult {
   readonly values: DerivedValue[];
   readonly turnedUnusable: UnusableSource[];
+  /** Rules that compare JSON true/false readings with on values that can never equal them. */
+  readonly booleansMissed?: readonly Rule[];
 }
 
 /** A fanned-out entity's key, saved where arrival order decided it. */
@@ -183,7 +185,7 @@ export class ReadingsStore {
       group.read = true;
     }
     for (const group of groups) this.release(group, now);
-    return { values, turnedUnusable: pass.turnedUnusable };
+    return { values, turnedUnusable: pass.turnedUnusable, booleansMissed: [...pass.booleansMissed.values()] };
   }
 
   /** Every entity known now: each plain rule, and each fanned-out value that has had a usable reading. */
