@@ -175,8 +175,13 @@ export class EntityPublisher {
   /** Puts the entity in its device; returns the devices whose config changed (two when it moved). */
   private place(identity: EntityIdentity): string[] {
     const key = identity.entityKey;
-    const device = deviceOf(this.options.layout, identity);
     const before = this.deviceOfEntity.get(key);
+    // At every read for every entity: a known entity costs two lookups and nothing more.
+    if (before !== undefined) {
+      const known = this.devices.get(before)?.components.get(key);
+      if (known?.kind === "entity" && known.identity.deviceName === identity.deviceName) return [];
+    }
+    const device = deviceOf(this.options.layout, identity);
     const state = this.deviceState(device.id, deviceBlock(device, this.options.addon, this.options.device));
     const known = state.components.get(key);
     if (before === device.id && known?.kind === "entity") return [];
