@@ -41,6 +41,8 @@ export const demoOptions = {
       device_class: "temperature",
       state_class: "measurement",
       precision: 1,
+      // One Home Assistant device per room.
+      device: "{room}",
     },
   ],
 };

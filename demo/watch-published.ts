@@ -19,14 +19,28 @@ export async function watchPublished(
   client.on("message", (topic, payload) => {
     const text = payload.toString();
     const parts = topic.split("/");
-    if (parts[0] === settings.discoveryPrefix && parts[4] === "config" && text !== "") {
+    // One config per device, holding its entities (device-based discovery).
+    if (
+      parts[0] === settings.discoveryPrefix &&
+      parts[1] === "device" &&
+      parts[4] === "config" &&
+      text !== ""
+    ) {
       const config = JSON.parse(text) as {
-        name: string;
-        default_entity_id: string;
-        unit_of_measurement?: string;
+        dev: { name: string };
+        cmps: Record<
+          string,
+          { name: string | null; default_entity_id: string; unit_of_measurement?: string }
+        >;
       };
-      entities.set(parts[3] ?? "", { name: config.name, unit: config.unit_of_measurement ?? "", inputs: 0 });
-      print(`[${time()}] new entity  ${config.default_entity_id}  "${config.name}"`);
+      for (const [key, component] of Object.entries(config.cmps)) {
+        if (entities.has(key)) continue;
+        const name = component.name === null ? config.dev.name : component.name;
+        entities.set(key, { name, unit: component.unit_of_measurement ?? "", inputs: 0 });
+        print(
+          `[${time()}] new entity  ${component.default_entity_id}  "${name}" on device "${config.dev.name}"`,
+        );
+      }
       return;
     }
     if (parts[0] !== base || parts.length !== 3) return;

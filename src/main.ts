@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { mkdir } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { connectionProblem, UNHEALTHY_AFTER_MS } from "./app/health.js";
 import { DEFAULT_HEARTBEAT_PATH, HEARTBEAT_INTERVAL_MS, startHeartbeat } from "./persistence/heartbeat.js";
@@ -96,6 +97,17 @@ async function main(): Promise<void> {
   }
   const { settings } = loaded;
   setLogLevel(log, settings.logLevel);
+  // A data folder that is not there yet (outside Home Assistant, a first run) is made; one that
+  // cannot be made is an error now rather than a failing save at every read.
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (error) {
+    log.error(
+      `Cannot create the data folder ${dataDir}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
   log.info(
     `MQTT Aggregator ${version} starting with ${settings.rules.length} rule${settings.rules.length === 1 ? "" : "s"}`,
   );

@@ -14,7 +14,7 @@ import {
   statusTopic,
   type TopicLayout,
 } from "../homeassistant/entity-topics.js";
-import { staleEntityTopics } from "../homeassistant/stale-entities.js";
+import { planDiscovery } from "../homeassistant/stale-entities.js";
 import type { Logger } from "../logging/logger.js";
 import {
   BrokerConnection,
@@ -46,6 +46,8 @@ export interface AddonDependencies {
   readonly dataDir: string;
   readonly log: Logger;
   readonly addon: AddonInfo;
+  /** Where a person sees what the add-on does (the status page), shown on its devices; none when absent. */
+  readonly configurationUrl?: string | undefined;
   /** A monotonic clock in milliseconds: what ages and intervals are measured with. */
   readonly now?: () => number;
   /** The wall clock, for what is saved and shown; NTP may set it back. */
@@ -55,6 +57,8 @@ export interface AddonDependencies {
   readonly statusPage?: ListenAddress | undefined;
 }
 
+/** Entities named in a rule's line after its first read, at most. */
+const ENTITIES_DESCRIBED = 10;
 /** Warnings about sources turning unusable, at most, per read; a count says how many more. */
 const UNUSABLE_WARNINGS_PER_READ = 10;
 
@@ -109,8 +113,8 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   // Restored readings are published as soon as the broker is there, not at the first read time.
   let publishRestored = (await restoreReadings(stateFile, evaluation, clock, log)) > 0;
 
-  /** Discovery configs on the broker at start-up, while they are being collected. */
-  let retainedConfigs: Set<string> | undefined;
+  /** Discovery configs on the broker at start-up, with their payloads, while they are being collected. */
+  let retainedConfigs: Map<string, string> | undefined;
   /** Entity keys with a retained state at start-up: entities that have had a value. */
   let retainedStates: Set<string> | undefined;
   let lastRetainedAt = 0;
@@ -138,7 +142,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         payload.length > 0 &&
         topic.startsWith(`${settings.discoveryPrefix}/`)
       ) {
-        retainedConfigs.add(topic);
+        retainedConfigs.set(topic, payload.toString());
         lastRetainedAt = performance.now();
         return;
       }
@@ -172,6 +176,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     addon: deps.addon,
     rules: settings.rules,
     publish: (topic, payload, options) => connection.publish(topic, payload, options),
+    expiresMessages: () => connection.expiresMessages,
+    now,
+    device: { configurationUrl: deps.configurationUrl },
   });
 
   const updates = new UpdateScheduler({
@@ -221,7 +228,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   /** Returns whether it ran to its end; a connection lost on the way leaves it to the next one. */
   async function removeStaleEntities(lost: AbortSignal): Promise<boolean> {
-    const collected = new Set<string>();
+    const collected = new Map<string, string>();
     const withState = new Set<string>();
     retainedConfigs = collected;
     retainedStates = withState;
@@ -246,12 +253,15 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     await connection.unsubscribe([configsFilter, statesFilter]);
     const shown = new Set(evaluation.shownEntityKeys());
     const hadValue = (entityKey: string) => withState.has(entityKey) || shown.has(entityKey);
-    const stale = staleEntityTopics(layout, [...collected], settings.rules, hadValue);
-    if (stale.length > 0) await publisher.clear(stale.flat());
+    const plan = planDiscovery(layout, collected, settings.rules, hadValue);
+    // What Home Assistant already has is taken over before anything is announced.
+    publisher.adopt(plan);
+    if (plan.stale.length > 0) await publisher.clear(plan.stale.flat());
     if (isAborted(lost)) return false;
-    if (stale.length > 0)
+    const removed = plan.removedNames;
+    if (removed.length > 0)
       log.info(
-        `Removed ${stale.length} entit${stale.length === 1 ? "y" : "ies"} whose rule no longer exists or that never had a value`,
+        `Removed ${removed.length} entit${removed.length === 1 ? "y" : "ies"} whose rule no longer exists or that never had a value: ${listNames(removed)}`,
       );
     return true;
   }
@@ -287,15 +297,31 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     saveProblem = problem;
   }
 
+  /** Rules already described after their first read, and rules already told about true/false readings. */
+  const described = new Set<string>();
+  const toldOfBooleans = new Set<string>();
+
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
-    const { values: derived, turnedUnusable } = evaluation.read(at, ruleKeys);
+    const { values: derived, turnedUnusable, booleansMissed = [] } = evaluation.read(at, ruleKeys);
     warnUnusable(turnedUnusable, log);
-    const removed = store.takeRemovedEntities();
-    for (const identity of removed) updates.forget(identity.entityKey);
-    await publisher.retire(removed);
-    feed.retired(removed);
+    describeFirstRead(derived, ruleKeys);
+    for (const rule of booleansMissed) {
+      if (toldOfBooleans.has(rule.key)) continue;
+      toldOfBooleans.add(rule.key);
+      log.warn(
+        `Rule "${rule.nameTemplate}" reads JSON true/false values, which never equal its on_value ${JSON.stringify(rule.onValues.join(", "))}; set on_value: "true" to count true as on, or "false" for false (quoted in YAML)`,
+      );
+    }
+    const retired = store.takeRemovedEntities();
+    if (retired.length > 0)
+      log.info(
+        `No longer computing ${retired.length} entit${retired.length === 1 ? "y" : "ies"} whose topics were dropped at max_sources, now unavailable: ${listNames(retired.map((identity) => identity.name))}`,
+      );
+    for (const identity of retired) updates.forget(identity.entityKey);
+    await publisher.retire(retired);
+    feed.retired(retired);
     await updates.show(derived, "interval");
     if (log.isLevelEnabled("debug")) {
       log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
@@ -309,6 +335,37 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     if (at - lastSavedAt >= settings.readIntervalMs) {
       lastSavedAt = at;
       await save();
+    }
+  }
+
+  /**
+   * After a rule's first read, one line for it: how many topics it sees, its entities, and why
+   * those that are unavailable are; "why is nothing showing up?" is answered in the log at once.
+   */
+  function describeFirstRead(values: readonly DerivedValue[], ruleKeys: readonly string[] | undefined): void {
+    const read = new Set(ruleKeys ?? settings.rules.map((rule) => rule.key));
+    for (const rule of settings.rules) {
+      if (!read.has(rule.key) || described.has(rule.key)) continue;
+      described.add(rule.key);
+      const entities = values.filter((value) => value.identity.ruleKey === rule.key);
+      const topics = store.sourceCountOf(rule.key);
+      const seen = `Rule "${rule.nameTemplate}" sees ${topics} topic${topics === 1 ? "" : "s"}`;
+      if (entities.length === 0) {
+        log.info(`${seen} and has no entity yet: none of its topics has given a usable reading`);
+        continue;
+      }
+      const shown = entities.slice(0, ENTITIES_DESCRIBED).map((value) => {
+        const state = value.state;
+        const name = JSON.stringify(value.identity.name);
+        return state.kind === "none"
+          ? `${name} unavailable (${state.reason})`
+          : `${name} ${formatState(state, rule.presentation.precision)}`;
+      });
+      const more = entities.length - shown.length;
+      const unavailable = entities.filter((value) => value.state.kind === "none").length;
+      log.info(
+        `${seen}; ${entities.length} entit${entities.length === 1 ? "y" : "ies"}${unavailable > 0 ? `, ${unavailable} unavailable` : ""}: ${shown.join(", ")}${more > 0 ? ` and ${more} more` : ""}`,
+      );
     }
   }
 
@@ -369,6 +426,15 @@ function warnUnusable(found: readonly UnusableSource[], log: Logger): void {
     log.warn(
       `${more} more source${more === 1 ? "" : "s"} turned unusable at this read (see the entities' attributes)`,
     );
+}
+
+/** Names as a person reads them in a log line: quoted (they come from the broker), at most 20. */
+function listNames(names: readonly string[]): string {
+  const shown = names
+    .slice(0, 20)
+    .map((name) => JSON.stringify(name.length > 80 ? `${name.slice(0, 79)}…` : name));
+  const more = names.length - shown.length;
+  return more > 0 ? `${shown.join(", ")} and ${more} more` : shown.join(", ");
 }
 
 /** Returns how many saved readings were taken back. */

@@ -21,6 +21,8 @@ export interface EntityIdentity {
   readonly objectId: string;
   /** Values of the rule's named wildcards, by name. */
   readonly captures: Readonly<Record<string, string>>;
+  /** The device it belongs to (a room), placeholders filled in; undefined: the add-on's own. */
+  readonly deviceName?: string | undefined;
 }
 
 /** One derived entity's inputs: the topics feeding it and what has been reported about them. */
@@ -49,7 +51,7 @@ export class EntityGroup {
  * which of them got the plain key depended on arrival order, and must not swap on a restart.
  */
 export function identify(
-  rule: Pick<Rule, "key" | "nameTemplate" | "captureNames">,
+  rule: Pick<Rule, "key" | "nameTemplate" | "captureNames" | "deviceTemplate">,
   captures: readonly string[],
   isTaken: (entityKey: string) => boolean,
   reservedKey?: string,
@@ -75,5 +77,9 @@ export function identify(
     nameSlug === ""
       ? boundedSlug(entityKey.replace(/_+/g, "_"), MAX_OBJECT_ID_LENGTH, entityKey)
       : boundedSlug(nameSlug, MAX_OBJECT_ID_LENGTH, fullName);
-  return { ruleKey: rule.key, entityKey, name, objectId, captures: byName };
+  const deviceName =
+    rule.deviceTemplate === undefined
+      ? undefined
+      : renderName(rule.deviceTemplate, rule.captureNames, captures, MAX_CAPTURE_LENGTH);
+  return { ruleKey: rule.key, entityKey, name, objectId, captures: byName, deviceName };
 }

@@ -23,14 +23,14 @@ export class Evaluation {
   read(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadResult {
     const result = this.store.read(now, ruleKeys, listLimit);
     const formulas = this.formulas.afterRead(result.values, now, ruleKeys);
-    return { values: [...result.values, ...formulas], turnedUnusable: result.turnedUnusable };
+    return { ...result, values: [...result.values, ...formulas] };
   }
 
   /** Derived values of the `update: change` entities whose inputs changed, formulas following them. */
   readChanged(now: number, listLimit = LISTED_SOURCES): ReadResult {
     const result = this.store.readChanged(now, listLimit);
     const formulas = this.formulas.afterChange(result.values, now);
-    return { values: [...result.values, ...formulas], turnedUnusable: result.turnedUnusable };
+    return { ...result, values: [...result.values, ...formulas] };
   }
 
   /** Whether a readChanged has something to compute. Cheap enough for every message. */

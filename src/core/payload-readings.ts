@@ -139,7 +139,7 @@ interface Walk {
 function collect(node: unknown, index: number, walk: Walk): void {
   const segment = walk.segments[index];
   if (segment === undefined) {
-    const value = jsonValue(node);
+    const value = jsonValue(node, walk.keys);
     if (value.kind === "absent" || walk.excluded.some((path) => matchesKeys(path.segments, walk.keys)))
       return;
     if (walk.found.length >= MAX_READINGS_PER_PAYLOAD) walk.leftOut += 1;

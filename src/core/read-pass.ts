@@ -35,6 +35,8 @@ export type PassMode = "read" | "observe";
 export class ReadPass {
   readonly tallies = new Map<EntityGroup, GroupTally>();
   readonly turnedUnusable: UnusableSource[] = [];
+  /** Rules whose readings are JSON true/false while no on_value is: they can never be on. */
+  readonly booleansMissed = new Map<string, Rule>();
 
   constructor(
     private readonly now: number,
@@ -153,7 +155,10 @@ export class ReadPass {
         this.note(tally, source, reading.key, "unusable", undefined, "not comparable with on_value");
         return "not comparable with on_value";
       }
-      tally.matches.push(rule.onValues.includes(text));
+      const on = rule.onValues.includes(text);
+      if (!on && value.kind === "boolean" && !this.booleansMissed.has(rule.key) && !takesBooleans(rule))
+        this.booleansMissed.set(rule.key, rule);
+      tally.matches.push(on);
       tally.expiresAt(source.receivedAt + rule.maxAgeMs + 1);
       this.note(tally, source, reading.key, "counted", shown(value), undefined);
       return undefined;
@@ -203,6 +208,11 @@ export class ReadPass {
 
 function noValueReason(rule: Rule): string {
   return rule.valuePaths.length === 0 ? "the payload says there is no value" : "no value at the value path";
+}
+
+/** Whether one of the rule's on values can equal a JSON true or false. */
+function takesBooleans(rule: Rule): boolean {
+  return rule.onValues.includes("true") || rule.onValues.includes("false");
 }
 
 function labelOf(source: SourceTopic, key: string | undefined): string {

@@ -33,8 +33,11 @@ export function textValue(raw: string): ReadingValue {
   return { kind: "text", value: text };
 }
 
-/** Interprets a value found in parsed JSON. */
-export function jsonValue(value: unknown): ReadingValue {
+/**
+ * Interprets a value found in parsed JSON; `path` is the keys that led to it, for the advice
+ * when it is an object.
+ */
+export function jsonValue(value: unknown, path: readonly string[] = []): ReadingValue {
   switch (typeof value) {
     case "number":
       return numberValue(value);
@@ -44,10 +47,9 @@ export function jsonValue(value: unknown): ReadingValue {
       return { kind: "boolean", value };
     case "object":
       if (value === null) return ABSENT;
-      return {
-        kind: "unusable",
-        why: Array.isArray(value) ? "a list, not a value" : "an object, not a value",
-      };
+      return Array.isArray(value)
+        ? { kind: "unusable", why: "a list, not a value" }
+        : { kind: "unusable", why: objectProblem(value as Record<string, unknown>, path) };
     default:
       return { kind: "unusable", why: "not a value" };
   }
@@ -73,4 +75,48 @@ export function comparableText(value: ReadingValue): string | undefined {
  */
 export function onValueText(raw: string): string {
   return comparableText(textValue(raw)) ?? raw.trim().toLowerCase();
+}
+
+/** Keys of an object named in a message, at most. */
+const KEYS_SHOWN = 5;
+
+/**
+ * "an object, not a value", with what would help: the keys it has, and a value path that picks
+ * one of its values (the first that is a number, else the first that is a value).
+ */
+function objectProblem(record: Record<string, unknown>, path: readonly string[]): string {
+  const keys = Object.keys(record);
+  if (keys.length === 0) return "an empty object, not a value";
+  const shown = keys
+    .slice(0, KEYS_SHOWN)
+    .map((key) => JSON.stringify(key.length > 40 ? `${key.slice(0, 39)}…` : key));
+  const more = keys.length > KEYS_SHOWN ? ` and ${keys.length - KEYS_SHOWN} more` : "";
+  const pick = suggestedKeys(record);
+  const advice = pick === undefined ? "" : `; a value_path such as ${pathText([...path, ...pick])} picks one`;
+  return `an object with the keys ${shown.join(", ")}${more}, not a value${advice}`;
+}
+
+/** The way to a number in the object, one or two levels down; else to its first plain value. */
+function suggestedKeys(record: Record<string, unknown>): string[] | undefined {
+  const entries = Object.entries(record);
+  const number = entries.find(([, value]) => typeof value === "number");
+  if (number !== undefined) return [number[0]];
+  for (const [key, value] of entries) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    const inner = Object.entries(value as Record<string, unknown>).find(
+      ([, each]) => typeof each === "number",
+    );
+    if (inner !== undefined) return [key, inner[0]];
+  }
+  const plain = entries.find(([, value]) => typeof value === "string" || typeof value === "boolean");
+  return plain === undefined ? undefined : [plain[0]];
+}
+
+/** Keys as a value path writes them: dots between, brackets and quotes around a key with a dot or a space. */
+function pathText(keys: readonly string[]): string {
+  return keys
+    .map((key, index) =>
+      /^[A-Za-z0-9_-]+$/.test(key) ? `${index === 0 ? "" : "."}${key}` : `[${JSON.stringify(key)}]`,
+    )
+    .join("");
 }

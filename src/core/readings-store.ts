@@ -23,6 +23,8 @@ export const INSPECTED_SOURCES = 500;
 export interface ReadResult {
   readonly values: DerivedValue[];
   readonly turnedUnusable: UnusableSource[];
+  /** Rules that compare JSON true/false readings with on values that can never equal them. */
+  readonly booleansMissed?: readonly Rule[];
 }
 
 /** A fanned-out entity's key, saved where arrival order decided it. */
@@ -205,7 +207,7 @@ export class ReadingsStore {
       group.read = true;
     }
     for (const group of groups) this.release(group, now);
-    return { values, turnedUnusable: pass.turnedUnusable };
+    return { values, turnedUnusable: pass.turnedUnusable, booleansMissed: [...pass.booleansMissed.values()] };
   }
 
   /**

@@ -47,6 +47,11 @@ export interface Rule {
   /** A binary entity turns on only after its inputs have said on this long; likewise off. */
   readonly delayOnMs: number;
   readonly delayOffMs: number;
+  /**
+   * The device its entities are grouped under in Home Assistant (a room), with `{capture}`
+   * placeholders; undefined: the add-on's own device.
+   */
+  readonly deviceTemplate: string | undefined;
   readonly presentation: Presentation;
 }
 
@@ -75,6 +80,7 @@ export interface Presentation {
   readonly deviceClass: string | undefined;
   readonly stateClass: string | undefined;
   readonly precision: number | undefined;
+  readonly icon: string | undefined;
 }
 
 /**
@@ -92,6 +98,7 @@ export interface FormulaRule extends Pick<
   | "delayOnMs"
   | "delayOffMs"
   | "presentation"
+  | "deviceTemplate"
 > {
   readonly function: "formula";
   readonly formula: CompiledFormula;

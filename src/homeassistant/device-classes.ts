@@ -373,6 +373,26 @@ export const BINARY_SENSOR_DEVICE_CLASSES: ReadonlySet<string> = new Set([
   "window",
 ]);
 
+/**
+ * Every device class the options take, sensor and binary_sensor ones together, sorted: the
+ * Configuration tab's drop-down (config.yaml's `list(…)`) and the options schema's check. Not
+ * the classes of text, date and time states: the add-on's values are numbers or on/off.
+ */
+export const DEVICE_CLASS_NAMES: readonly string[] = Object.freeze(
+  [...new Set([...SENSOR_DEVICE_CLASSES, ...BINARY_SENSOR_DEVICE_CLASSES])]
+    .filter((name) => !NON_NUMERIC_SENSOR_DEVICE_CLASSES.has(name))
+    .sort(),
+);
+
+/** Why `deviceClass` is none of DEVICE_CLASS_NAMES (exactly as written), with the nearest one. */
+export function deviceClassNameProblem(deviceClass: string): string {
+  const lower = deviceClass.trim().toLowerCase();
+  if (NON_NUMERIC_SENSOR_DEVICE_CLASSES.has(lower))
+    return `device_class ${lower} is for a text, date or time state; the add-on's values are numbers or on/off`;
+  const suggestion = DEVICE_CLASS_NAMES.includes(lower) ? lower : closest(lower, DEVICE_CLASS_NAMES);
+  return `unknown device_class ${JSON.stringify(deviceClass)}${didYouMean(suggestion)} (see Home Assistant's sensor and binary sensor device classes)`;
+}
+
 // The tables are keyed by user input: a plain index would find "constructor" or "toString" on the prototype.
 function lookup<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;

@@ -2,7 +2,14 @@ import type { DerivedValue, SourceStatus } from "../core/derived-value.js";
 import type { EntityIdentity } from "../core/entity-group.js";
 import { isBinaryRule, isFormulaRule, type ConfiguredRule } from "../core/rule.js";
 import { canonicalUnit } from "./device-classes.js";
-import { configTopic, entityTopics, statusTopic, type Component, type TopicLayout } from "./entity-topics.js";
+import { ADDON_DEVICE_NAME, deviceOf, entityNameOn, type DeviceRef } from "./devices.js";
+import {
+  deviceConfigTopic,
+  entityTopics,
+  statusTopic,
+  type Component,
+  type TopicLayout,
+} from "./entity-topics.js";
 
 /** What the add-on says about itself in every config. */
 export interface AddonInfo {
@@ -13,47 +20,52 @@ export interface AddonInfo {
 export interface Message {
   readonly topic: string;
   readonly payload: string;
+  /** Seconds after which the broker may forget the retained message (MQTT 5); absent: never. */
+  readonly expiresAfterS?: number;
 }
 
-const ADDON_NAME = "MQTT Aggregator";
+/**
+ * A retained state outlives its read by this many of the rule's read intervals (with MQTT 5), so
+ * that a stopped add-on's values do not linger as if fresh; the publisher renews an unchanged one
+ * after half of it.
+ */
+export const STATE_EXPIRY_INTERVALS = 4;
+
+export function stateExpiryS(rule: ConfiguredRule): number {
+  return Math.ceil((rule.intervalMs * STATE_EXPIRY_INTERVALS) / 1000);
+}
 
 export function componentOf(rule: ConfiguredRule): Component {
   return isBinaryRule(rule) ? "binary_sensor" : "sensor";
 }
 
-export function uniqueIdOf(identity: EntityIdentity): string {
-  return `mqtt_aggregator_${identity.entityKey}`;
+/** What the add-on says of itself in every device config; the status page's address once there is one. */
+export interface DeviceInfoOptions {
+  readonly configurationUrl?: string | undefined;
 }
 
 /**
- * The discovery config of one entity. Only keys Home Assistant knows: an unknown key inside
- * `device`, `origin` or an availability entry makes it reject the whole config.
+ * One entity's part of its device's config (`cmps`): only keys Home Assistant knows, as an
+ * unknown key inside an availability entry makes it reject the component.
  */
-export function discoveryConfig(
+export function componentConfig(
   layout: TopicLayout,
-  addon: AddonInfo,
   rule: ConfiguredRule,
   identity: EntityIdentity,
-): Message {
+  uniqueId: string,
+): Record<string, unknown> {
   const component = componentOf(rule);
   const topics = entityTopics(layout, identity.entityKey);
-  const { unit, deviceClass, stateClass, precision } = rule.presentation;
+  const { unit, deviceClass, stateClass, precision, icon } = rule.presentation;
   const config: Record<string, unknown> = {
-    name: identity.name,
-    unique_id: uniqueIdOf(identity),
+    p: component,
+    name: entityNameOn(deviceOf(layout, identity), identity.name),
+    unique_id: uniqueId,
     default_entity_id: `${component}.${identity.objectId}`,
     state_topic: topics.state,
     json_attributes_topic: topics.attributes,
     availability: [{ topic: statusTopic(layout) }, { topic: topics.availability }],
     availability_mode: "all",
-    device: {
-      identifiers: [`mqtt_aggregator_${layout.baseTopic}`],
-      name: ADDON_NAME,
-      manufacturer: "MQTT Aggregator project",
-      model: "Home Assistant add-on",
-      sw_version: addon.version,
-    },
-    origin: { name: ADDON_NAME, sw_version: addon.version, support_url: addon.supportUrl },
   };
   if (component === "binary_sensor") {
     config["payload_on"] = "ON";
@@ -63,10 +75,56 @@ export function discoveryConfig(
   if (deviceClass !== undefined) config["device_class"] = deviceClass;
   if (stateClass !== undefined) config["state_class"] = stateClass;
   if (precision !== undefined) config["suggested_display_precision"] = precision;
-  return { topic: configTopic(layout, component, identity.entityKey), payload: JSON.stringify(config) };
+  if (icon !== undefined) config["icon"] = icon;
+  return config;
 }
 
-/** State, attributes and availability of one derived value, all retained by the publisher. */
+/** The `dev` block of a device: no key Home Assistant does not know, or it rejects the whole config. */
+export function deviceBlock(
+  device: DeviceRef,
+  addon: AddonInfo,
+  options: DeviceInfoOptions = {},
+): Record<string, unknown> {
+  return {
+    identifiers: [device.identifier],
+    name: device.name,
+    manufacturer: "MQTT Aggregator project",
+    model: device.addon ? "Home Assistant add-on" : "Derived entities",
+    sw_version: addon.version,
+    // A new device lands in the area of its name (a room); Home Assistant ignores it afterwards.
+    ...(device.addon ? {} : { suggested_area: device.name }),
+    ...(options.configurationUrl === undefined ? {} : { configuration_url: options.configurationUrl }),
+  };
+}
+
+export function originBlock(addon: AddonInfo): Record<string, unknown> {
+  return { name: ADDON_DEVICE_NAME, sw_version: addon.version, support_url: addon.supportUrl };
+}
+
+/**
+ * One device's discovery config (device-based discovery): the device and the origin once, and
+ * each entity as a component under its entity key. A device without components is an empty
+ * payload, which removes the config.
+ */
+export function deviceConfigMessage(
+  layout: TopicLayout,
+  deviceId: string,
+  dev: Record<string, unknown>,
+  origin: Record<string, unknown>,
+  components: ReadonlyMap<string, Record<string, unknown>>,
+): Message {
+  const topic = deviceConfigTopic(layout, deviceId);
+  if (components.size === 0) return { topic, payload: "" };
+  return { topic, payload: JSON.stringify({ dev, o: origin, cmps: Object.fromEntries(components) }) };
+}
+
+/** What 0.1.0's per-entity config topics are told before the device config takes their entities over. */
+export const MIGRATE_DISCOVERY = JSON.stringify({ migrate_discovery: true });
+
+/**
+ * State, attributes and availability of one derived value, all retained by the publisher. State
+ * and attributes expire (with MQTT 5); availability never does, nor do discovery configs.
+ */
 export function stateMessages(
   layout: TopicLayout,
   rule: ConfiguredRule,
@@ -74,12 +132,19 @@ export function stateMessages(
   pending?: PendingState,
 ): Message[] {
   const topics = entityTopics(layout, derived.identity.entityKey);
-  const messages: Message[] = [{ topic: topics.attributes, payload: attributesOf(rule, derived, pending) }];
+  const expiresAfterS = stateExpiryS(rule);
+  const messages: Message[] = [
+    { topic: topics.attributes, payload: attributesOf(rule, derived, pending), expiresAfterS },
+  ];
   if (derived.state.kind === "none") {
     messages.push({ topic: topics.availability, payload: "offline" });
     return messages;
   }
-  messages.push({ topic: topics.state, payload: formatState(derived.state, rule.presentation.precision) });
+  messages.push({
+    topic: topics.state,
+    payload: formatState(derived.state, rule.presentation.precision),
+    expiresAfterS,
+  });
   // Available after the state, so Home Assistant never shows the previous value as current.
   messages.push({ topic: topics.availability, payload: "online" });
   return messages;

@@ -15,11 +15,20 @@ export function homeAssistantStatusTopic(layout: TopicLayout): string {
   return `${layout.discoveryPrefix}/status`;
 }
 
-export function configTopic(layout: TopicLayout, component: Component, entityKey: string): string {
+/** 0.1.0's per-entity discovery config topic, which the device configs have replaced. */
+export function legacyConfigTopic(layout: TopicLayout, component: Component, entityKey: string): string {
   return `${layout.discoveryPrefix}/${component}/${layout.baseTopic}/${entityKey}/config`;
 }
 
-/** Matches every discovery config this add-on may have published under its base topic. */
+/** A device's discovery config (device-based discovery), with the base topic as its node id. */
+export function deviceConfigTopic(layout: TopicLayout, deviceId: string): string {
+  return `${layout.discoveryPrefix}/device/${layout.baseTopic}/${deviceId}/config`;
+}
+
+/**
+ * Matches every discovery config this add-on may have published under its base topic: the
+ * device configs (component `device`) and 0.1.0's per-entity ones.
+ */
 export function ownConfigsFilter(layout: TopicLayout): string {
   return `${layout.discoveryPrefix}/+/${layout.baseTopic}/+/config`;
 }
@@ -44,11 +53,14 @@ export function entityTopics(layout: TopicLayout, entityKey: string) {
   } as const;
 }
 
-/** Reads a config topic back into its parts, or undefined when it is not one of ours. */
+/**
+ * Reads a config topic back into its parts, or undefined when it is not one of ours; `component`
+ * is `device` for a device config, whose `objectId` is then the device's id, else the entity key.
+ */
 export function parseConfigTopic(
   layout: TopicLayout,
   topic: string,
-): { component: string; entityKey: string } | undefined {
+): { component: string; objectId: string } | undefined {
   const parts = topic.split("/");
   if (
     parts.length !== 5 ||
@@ -59,6 +71,6 @@ export function parseConfigTopic(
     return undefined;
   }
   const component = parts[1] ?? "";
-  const entityKey = parts[3] ?? "";
-  return { component, entityKey };
+  const objectId = parts[3] ?? "";
+  return { component, objectId };
 }

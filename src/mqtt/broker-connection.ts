@@ -35,6 +35,23 @@ export interface ConnectionTiming {
   readonly ackTimeoutMs: number;
 }
 
+/** MQTT 5, or 3.1.1 (protocol level 4) for brokers that refuse 5. */
+export type MqttVersion = 4 | 5;
+
+export function describeVersion(version: MqttVersion): string {
+  return version === 5 ? "MQTT 5" : "MQTT 3.1.1";
+}
+
+export interface PublishOptions {
+  readonly retain: boolean;
+  readonly qos: 0 | 1;
+  /**
+   * With MQTT 5, the broker forgets the retained message this many seconds after receiving it
+   * (message expiry); with 3.1.1 it is kept until replaced. Absent: never forgotten.
+   */
+  readonly expiresAfterS?: number | undefined;
+}
+
 export const DEFAULT_CONNECTION_TIMING: ConnectionTiming = {
   refreshAfterMs: 120_000,
   replyTimeoutMs: 10_000,
@@ -70,6 +87,8 @@ const LONGEST_RETRY_MS = 30_000;
 export const ONLINE = "online";
 export const OFFLINE = "offline";
 
+/** CONNACK codes that mean "not this protocol version": 1 in MQTT 3.1.1, 0x84 in MQTT 5. */
+const PROTOCOL_REFUSED = new Set([1, 0x84]);
 /** CONNACK codes that mean "not with these credentials": 4 and 5 in MQTT 3.1.1, 0x86 and 0x87 in MQTT 5. */
 const CREDENTIALS_REFUSED = new Set([4, 5, 0x86, 0x87]);
 /** Errors MQTT.js raises itself when the broker does not answer: the broker is out of reach, not broken. */
@@ -78,6 +97,10 @@ const SILENCE = new Set(["connack timeout", "Keepalive timeout"]);
 export function describeAddress(address: BrokerAddress): string {
   const user = address.username === undefined ? "" : ` as ${address.username}`;
   return `${address.tls ? "mqtts" : "mqtt"}://${address.host}:${address.port}${user}`;
+}
+
+function sameBroker(a: BrokerAddress, b: BrokerAddress): boolean {
+  return a.host === b.host && a.port === b.port && a.tls === b.tls;
 }
 
 function sameAddress(a: BrokerAddress, b: BrokerAddress): boolean {
@@ -100,6 +123,10 @@ function messageOf(error: unknown): string {
  * Home Assistant needs is republished on every connection instead), and never lets a read wait
  * for the broker's acknowledgements. When the broker refuses the login or stays out of reach,
  * it asks the address source again and follows it to a new address or password.
+ *
+ * It speaks MQTT 5 and falls back to 3.1.1 with a broker that refuses 5 (a CONNACK saying
+ * "unacceptable protocol version", or a connection closed before any CONNACK, as some 3.1.1-only
+ * brokers do), for as long as it stays with that broker.
  */
 export class BrokerConnection {
   private readonly timing: ConnectionTiming;
@@ -121,6 +148,12 @@ export class BrokerConnection {
   private unacknowledged = 0;
   /** Since when messages wait and the broker has acknowledged none of them (monotonic ms). */
   private ackAwaitedSince: number | undefined;
+  /** The version the next client speaks; the current client's is `clientVersion`. */
+  private version: MqttVersion = 5;
+  private clientVersion: MqttVersion = 5;
+  /** Whether 3.1.1 was chosen because a broker closed an MQTT 5 connection without a word (it may just be down). */
+  private fellBackOnClose = false;
+  private toldOfFallBack = false;
 
   constructor(private readonly options: BrokerConnectionOptions) {
     this.timing = { ...DEFAULT_CONNECTION_TIMING, ...options.timing };
@@ -131,6 +164,11 @@ export class BrokerConnection {
 
   get isConnected(): boolean {
     return this.client.connected;
+  }
+
+  /** Whether retained messages can expire on the current connection (MQTT 5). */
+  get expiresMessages(): boolean {
+    return this.clientVersion === 5;
   }
 
   /** How long the add-on has been without a working connection; 0 while it has one. */
@@ -177,14 +215,19 @@ export class BrokerConnection {
    * saves (one that acknowledges nothing for `ackTimeoutMs` gets a fresh connection); a message
    * lost with its connection is republished by the next one.
    */
-  publish(topic: string, payload: string, options: { retain: boolean; qos: 0 | 1 }): Promise<boolean> {
+  publish(topic: string, payload: string, options: PublishOptions): Promise<boolean> {
     const client = this.client;
     if (!client.connected || this.acknowledgementsWithheld()) return Promise.resolve(false);
     if (options.qos === 1) {
       this.unacknowledged += 1;
       this.ackAwaitedSince ??= performance.now();
     }
-    client.publish(topic, payload, options, (error) => {
+    const { retain, qos, expiresAfterS } = options;
+    const expiring = expiresAfterS !== undefined && this.clientVersion === 5;
+    const sent = expiring
+      ? { retain, qos, properties: { messageExpiryInterval: Math.max(1, Math.ceil(expiresAfterS)) } }
+      : { retain, qos };
+    client.publish(topic, payload, sent, (error) => {
       if (options.qos === 1 && client === this.client) this.acknowledged();
       if (error instanceof Error) this.publishFailed(client, topic, error);
     });
@@ -217,7 +260,7 @@ export class BrokerConnection {
       host: address.host,
       port: address.port,
       protocol: address.tls ? "mqtts" : "mqtt",
-      protocolVersion: 4,
+      protocolVersion: this.version,
       clientId: this.options.clientId,
       clean: true,
       keepalive: 60,
@@ -236,13 +279,29 @@ export class BrokerConnection {
       ...(address.password === undefined ? {} : { password: address.password }),
     };
     const client = mqtt.connect(clientOptions);
+    this.clientVersion = this.version;
+    // Whether the attempt under way got as far as sending CONNECT, and whether the broker answered it.
+    let connectSent = false;
+    let answered = false;
+    client.on("packetsend", (packet) => {
+      if (packet.cmd !== "connect") return;
+      connectSent = true;
+      answered = false;
+      this.clientVersion = client.options.protocolVersion === 5 ? 5 : 4;
+    });
+    client.on("packetreceive", (packet) => {
+      if (packet.cmd === "connack") answered = true;
+    });
     // Every handler stays attached to a replaced client (an "error" without a listener would
     // throw), but only the current client's events count.
     client.on("connect", () => {
       if (client === this.client) void this.connected(client);
     });
     client.on("close", () => {
-      if (client === this.client) this.closed();
+      if (client !== this.client) return;
+      if (connectSent && !answered) this.unansweredConnect();
+      connectSent = false;
+      this.closed();
     });
     client.on("error", (error) => {
       if (client === this.client) this.failed(error);
@@ -254,7 +313,8 @@ export class BrokerConnection {
   }
 
   private async connected(client: MqttClient): Promise<void> {
-    const address = describeAddress(this.address);
+    const address = `${describeAddress(this.address)} with ${describeVersion(this.clientVersion)}`;
+    this.fellBackOnClose = false;
     this.options.log.info(
       this.state === "connecting"
         ? `Connected to the MQTT broker at ${address}`
@@ -304,7 +364,10 @@ export class BrokerConnection {
 
   private failed(error: Error & { code?: unknown }): void {
     const code = error.code;
-    if (typeof code === "number" && error.message.startsWith("Connection refused")) {
+    const refusal = typeof code === "number" && error.message.startsWith("Connection refused");
+    if (refusal && PROTOCOL_REFUSED.has(code) && this.clientVersion === 5) {
+      this.fallBack(error.message.replace(/^Connection refused: /, "").toLowerCase(), false);
+    } else if (refusal) {
       this.refused(code, error.message.replace(/^Connection refused: /, ""));
     } else if (typeof code === "string" || SILENCE.has(error.message)) {
       this.report(
@@ -315,6 +378,38 @@ export class BrokerConnection {
       // Whatever MQTT.js could not make sense of (a malformed packet, an answer to nothing).
       this.brokerBroke(this.client, error.message);
     }
+  }
+
+  /**
+   * A broker that closes the connection before answering CONNECT: with MQTT 5, maybe a
+   * 3.1.1-only broker, so the next attempt speaks 3.1.1; with a 3.1.1 chosen for that reason
+   * alone, maybe a broker that was just going down, so the next attempt speaks 5 again. Either
+   * way the next attempt comes after the usual backoff.
+   */
+  private unansweredConnect(): void {
+    if (this.stopping) return;
+    if (this.clientVersion === 5) this.fallBack("it closed the connection without answering", true);
+    else if (this.fellBackOnClose) {
+      this.fellBackOnClose = false;
+      this.useVersion(5);
+    }
+  }
+
+  /** The next attempt, by this client or the next one for the same broker, speaks 3.1.1; said once per broker. */
+  private fallBack(why: string, onClose: boolean): void {
+    this.useVersion(4);
+    this.fellBackOnClose = onClose;
+    if (this.toldOfFallBack) return;
+    this.toldOfFallBack = true;
+    this.options.log.info(
+      `The MQTT broker at ${describeAddress(this.address)} does not take MQTT 5 (${why}); connecting with MQTT 3.1.1`,
+    );
+  }
+
+  /** MQTT.js builds each reconnection's CONNECT and packet parser from its options. */
+  private useVersion(version: MqttVersion): void {
+    this.version = version;
+    this.client.options.protocolVersion = version;
   }
 
   private refused(code: number, reason: string): void {
@@ -424,6 +519,12 @@ export class BrokerConnection {
   private replaceClient(address: BrokerAddress): void {
     const previous = this.client;
     this.session?.abort();
+    // Another broker may well speak MQTT 5.
+    if (!sameBroker(address, this.address)) {
+      this.version = 5;
+      this.fellBackOnClose = false;
+      this.toldOfFallBack = false;
+    }
     this.address = address;
     this.unacknowledged = 0;
     this.ackAwaitedSince = undefined;

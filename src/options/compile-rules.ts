@@ -18,6 +18,11 @@ import { compileFormulaRules, type CompiledFormulaRule, type RuleSummary } from 
 import type { Options, RuleOptions } from "./schema.js";
 
 const DEFAULT_ON_VALUE = "ON";
+/**
+ * Functions whose value is a count of things now (readings, lights on): a measurement, so that
+ * Home Assistant keeps long-term statistics of them unless the rule says otherwise.
+ */
+export const COUNTING_FUNCTIONS: ReadonlySet<string> = new Set(["count", "count_on"]);
 /** Numeric rules on change: at most one publish per entity in this many seconds, unless set. */
 export const DEFAULT_MIN_INTERVAL_S = 10;
 
@@ -27,53 +32,79 @@ export const DEFAULT_MIN_INTERVAL_S = 10;
  * rules come after the others are known, since their formulas name them; the rules keep the
  * order of the options, and so do the problems.
  */
-export function compileRules(options: Options): { rules: ConfiguredRule[]; problems: string[] } {
-  const problems: string[][] = options.rules.map(() => []);
-  const reporterOf = (index: number) => {
-    const ruleOptions = options.rules[index];
-    // Formula problems name the rule too: a position in a formula means little without it.
-    const where =
-      ruleOptions?.function === "formula"
-        ? `rules[${index}] ${JSON.stringify(ruleOptions.name)}`
-        : `rules[${index}]`;
-    return (field: string, problem: string) => problems[index]?.push(`${where}.${field}: ${problem}`);
-  };
-  const keyOwners = new Map<string, number>();
+export function compileRules(
+  options: Pick<Options, "max_age" | "read_interval" | "max_sources">,
+  ruleOptions: readonly IndexedRuleOptions[],
+): { rules: ConfiguredRule[]; problems: IndexedProblem[] } {
+  const problems: IndexedProblem[] = [];
+  const reporterOf = (index: number) => (field: string, problem: string) =>
+    problems.push({ index, field, problem });
+  const keyOwners = new Map<string, IndexedRuleOptions>();
   const compiled: (ConfiguredRule | undefined)[] = [];
   const summaries: RuleSummary[] = [];
-  options.rules.forEach((ruleOptions, index) => {
+  const formulaRules: { indexed: IndexedRuleOptions; summary: number }[] = [];
+  for (const indexed of ruleOptions) {
+    const { index, options: rule } = indexed;
     const report = reporterOf(index);
-    const key = ruleKey(ruleOptions.id, ruleOptions.name);
+    const key = ruleKey(rule.id, rule.name);
     const owner = keyOwners.get(key);
-    if (owner === undefined) keyOwners.set(key, index);
-    const fn = ruleOptions.function;
+    if (owner === undefined) keyOwners.set(key, indexed);
+    const fn = rule.function;
     const isFormula = fn === "formula";
-    const rule =
-      fn === "formula" ? undefined : compileRule({ ...ruleOptions, function: fn }, options, report);
+    const aggregate = fn === "formula" ? undefined : compileRule({ ...rule, function: fn }, options, report);
     if (owner !== undefined)
       report(
-        ruleOptions.id === undefined ? "name" : "id",
-        `rules[${owner}] already has the key "${key}"; give one of them a different id`,
+        rule.id === undefined ? "name" : "id",
+        `${ruleLabel(owner.index, owner.options.name)} already has the key "${key}"; give one of them a different id`,
       );
-    compiled.push(owner === undefined ? rule : undefined);
+    compiled.push(owner === undefined ? aggregate : undefined);
+    if (isFormula && owner === undefined) formulaRules.push({ indexed, summary: summaries.length });
     summaries.push({
       index,
-      name: ruleOptions.name,
+      name: rule.name,
       key,
       kind: fn === "formula" ? undefined : kindOfFunction(fn),
-      captureNames: isFormula ? formulaCaptureNames(ruleOptions.name) : captureNamesOf(ruleOptions),
+      captureNames: isFormula ? formulaCaptureNames(rule.name) : captureNamesOf(rule),
       isFormula,
-      formula: isFormula && owner === undefined ? ruleOptions.formula : undefined,
+      formula: isFormula && owner === undefined ? rule.formula : undefined,
     });
-  });
+  }
   const formulas = compileFormulaRules(summaries, (index, field, problem) =>
     reporterOf(index)(field, problem),
   );
-  options.rules.forEach((ruleOptions, index) => {
-    if (ruleOptions.function !== "formula" || keyOwners.get(summaries[index]?.key ?? "") !== index) return;
-    compiled[index] = compileFormulaRule(ruleOptions, formulas.get(index), options, reporterOf(index));
-  });
-  return { rules: compiled.filter((rule) => rule !== undefined), problems: problems.flat() };
+  for (const { indexed, summary } of formulaRules) {
+    compiled[summary] = compileFormulaRule(
+      indexed.options,
+      formulas.get(indexed.index),
+      options,
+      reporterOf(indexed.index),
+    );
+  }
+  return { rules: compiled.filter((rule) => rule !== undefined), problems };
+}
+
+/** A rule's options with its place in the list, for messages. */
+export interface IndexedRuleOptions {
+  readonly index: number;
+  readonly options: RuleOptions;
+}
+
+/** One problem of one field of the rule at `index`. */
+export interface IndexedProblem {
+  readonly index: number;
+  readonly field: string;
+  readonly problem: string;
+}
+
+/** Longest part of a rule's name quoted in a message; the index says which rule it is anyway. */
+const LABEL_NAME_LENGTH = 60;
+
+/** `rules[2] "Living room windows"`: the index, and the name a person recognises (escaped). */
+export function ruleLabel(index: number, name: unknown): string {
+  if (typeof name !== "string" || name.trim() === "") return `rules[${index}]`;
+  const trimmed = name.trim();
+  const shown = trimmed.length > LABEL_NAME_LENGTH ? `${trimmed.slice(0, LABEL_NAME_LENGTH - 1)}…` : trimmed;
+  return `rules[${index}] ${JSON.stringify(shown)}`;
 }
 
 function kindOfFunction(fn: FunctionName): "boolean" | "number" {
@@ -83,7 +114,7 @@ function kindOfFunction(fn: FunctionName): "boolean" | "number" {
 /** A rule's named wildcards, from its first filter; undefined when its topic does not parse. */
 function captureNamesOf(options: RuleOptions): readonly string[] | undefined {
   if (options.topic === undefined) return [];
-  const filters = parseTopicList(options.topic);
+  const filters = parseTopicList(topicText(options.topic));
   return filters.ok ? (filters.value.filters[0]?.captureNames ?? []) : undefined;
 }
 
@@ -93,6 +124,11 @@ function formulaCaptureNames(name: string): string[] {
 }
 
 type Report = (field: string, problem: string) => void;
+
+/** `topic` as a list of filters or as filters separated by commas. */
+function topicText(topic: string | readonly string[]): string {
+  return Array.isArray(topic) ? topic.join(", ") : (topic as string);
+}
 
 function compileRule(
   options: RuleOptions & { function: FunctionName },
@@ -110,7 +146,7 @@ function compileRule(
     report("topic", "required (the MQTT topic filter to read); only function: formula has none");
     return undefined;
   }
-  const filters = parseTopicList(options.topic);
+  const filters = parseTopicList(topicText(options.topic));
   if (!filters.ok) report("topic", filters.problem);
   const paths = options.value_path === undefined ? undefined : parseValuePaths(options.value_path);
   if (paths !== undefined && !paths.ok) report("value_path", paths.problem);
@@ -127,6 +163,10 @@ function compileRule(
   for (const name of captureNames) {
     if (!used.includes(name))
       report("name", `must contain {${name}}, or every +${name} entity would have the same name`);
+  }
+  for (const name of filters.ok && options.device !== undefined ? placeholders(options.device) : []) {
+    if (!captureNames.includes(name))
+      report("device", `{${name}} is not a named wildcard of the topic (write +${name} in it)`);
   }
 
   const fn = options.function;
@@ -212,18 +252,20 @@ function compileRule(
     minIntervalMs: (options.min_interval ?? (comparesOnValue ? 0 : DEFAULT_MIN_INTERVAL_S)) * 1000,
     delayOnMs: (options.delay_on ?? 0) * 1000,
     delayOffMs: (options.delay_off ?? 0) * 1000,
+    deviceTemplate: options.device,
     presentation: presentationOf(options),
   };
 }
 
 function presentationOf(options: RuleOptions): Presentation {
-  return {
-    unit: options.unit,
-    // Home Assistant's device classes are lower case; "Temperature" means temperature.
-    deviceClass: options.device_class?.toLowerCase(),
-    stateClass: options.state_class,
-    precision: options.precision,
-  };
+  // Home Assistant's device classes are lower case; "Temperature" means temperature.
+  const deviceClass = options.device_class?.toLowerCase();
+  const stateClass =
+    options.state_class ??
+    (COUNTING_FUNCTIONS.has(options.function) && stateClassProblem(deviceClass, "measurement") === undefined
+      ? "measurement"
+      : undefined);
+  return { unit: options.unit, deviceClass, stateClass, precision: options.precision, icon: options.icon };
 }
 
 /**
@@ -349,6 +391,7 @@ function compileFormulaRule(
     minIntervalMs: (options.min_interval ?? (binary ? 0 : DEFAULT_MIN_INTERVAL_S)) * 1000,
     delayOnMs: (options.delay_on ?? 0) * 1000,
     delayOffMs: (options.delay_off ?? 0) * 1000,
+    deviceTemplate: options.device,
     presentation: presentationOf(options),
   };
 }

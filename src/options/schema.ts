@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { FUNCTION_NAMES } from "../core/aggregate-functions.js";
 import { MAX_RULE_NAME_LENGTH } from "../core/entity-naming.js";
-import { STATE_CLASSES } from "../homeassistant/device-classes.js";
+import {
+  DEVICE_CLASS_NAMES,
+  STATE_CLASSES,
+  deviceClassNameProblem,
+} from "../homeassistant/device-classes.js";
 
 /**
  * The add-on's options, exactly as the Supervisor writes them to /data/options.json.
@@ -14,6 +18,8 @@ export const LOG_LEVELS = ["trace", "debug", "info", "warning", "error"] as cons
 /** MQTT topic levels that Home Assistant's discovery accepts. */
 export const TOPIC_PART = /^[a-zA-Z0-9_-]+$/;
 export const RULE_ID = /^[a-z0-9_]+$/;
+/** Home Assistant's icons: `mdi:window-open`, a prefix and a name. */
+export const ICON = /^[a-z0-9_-]+:[a-z0-9_-]+$/;
 
 /** The functions a rule may name: the aggregate functions, and `formula`, which computes over other rules. */
 export const RULE_FUNCTIONS = [...FUNCTION_NAMES, "formula"] as const;
@@ -22,10 +28,19 @@ const seconds = (min: number, max: number) => z.int().min(min).max(max);
 /** Names end up in topics and ids; a 70,000-character one would make topics MQTT cannot carry. */
 const MAX_NAME = MAX_RULE_NAME_LENGTH;
 
+const DEVICE_CLASSES = new Set(DEVICE_CLASS_NAMES);
+const filterText = z.string().trim().min(1);
+
 export const ruleOptionsSchema = z.strictObject({
+  // First: the Configuration tab shows a rule's first field as the title of its row.
   name: z.string().trim().min(1).max(MAX_NAME),
-  // Required for every function but formula: compile-rules says so, naming the rule.
-  topic: z.string().trim().min(1).optional(),
+  /**
+   * Filters separated by commas, or a list of them. The Supervisor's schema has no "text or
+   * list", so config.yaml says `str` and its form takes the text; a list is for options files
+   * written by hand (outside Home Assistant). Required for every function but formula:
+   * compile-rules says so, naming the rule.
+   */
+  topic: z.union([filterText, z.array(filterText).min(1)]).optional(),
   function: z.enum(RULE_FUNCTIONS),
   // Not trimmed: positions in problems are those of the text as written.
   formula: z.string().min(1).optional(),
@@ -33,7 +48,13 @@ export const ruleOptionsSchema = z.strictObject({
   value_path: z.string().trim().min(1).optional(),
   on_value: z.string().trim().min(1).optional(),
   unit: z.string().trim().min(1).optional(),
-  device_class: z.string().trim().min(1).optional(),
+  // Exactly as the drop-down offers them (the Supervisor compares exactly too).
+  device_class: z
+    .string()
+    .refine((value) => DEVICE_CLASSES.has(value), {
+      error: (issue) => deviceClassNameProblem(String(issue.input)),
+    })
+    .optional(),
   state_class: z.enum(STATE_CLASSES).optional(),
   precision: z.int().min(0).max(10).optional(),
   interval: seconds(1, 86_400).optional(),
@@ -46,6 +67,9 @@ export const ruleOptionsSchema = z.strictObject({
   min_interval: seconds(0, 86_400).optional(),
   delay_on: seconds(0, 86_400).optional(),
   delay_off: seconds(0, 86_400).optional(),
+  /** The device the rule's entities belong to, such as a room; `{name}` placeholders for named wildcards. */
+  device: z.string().trim().min(1).max(MAX_NAME).optional(),
+  icon: z.string().regex(ICON, "write an icon as mdi:name, such as mdi:window-open").optional(),
 });
 
 export const mqttOptionsSchema = z.strictObject({

@@ -9,7 +9,7 @@ import {
   shortHash,
 } from "../../src/core/entity-naming.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
-import { compileOne, entitiesAfterRead, problemsOf } from "../support/rules.js";
+import { compileOne, entitiesAfterRead, fieldProblemsOf } from "../support/rules.js";
 
 /**
  * What a device's topic may make of the add-on's own topics and ids: a level of 65,510 characters
@@ -96,16 +96,16 @@ describe("values of current installs", () => {
 
 describe("long names", () => {
   it("are refused in the options beyond 255 characters, naming the rule", () => {
-    const at = (name: string) => problemsOf({ rules: [{ name, topic: "a/+", function: "mean" }] });
+    const at = (name: string) => fieldProblemsOf({ rules: [{ name, topic: "a/+", function: "mean" }] });
     expect(at("n".repeat(MAX_RULE_NAME_LENGTH))).toEqual([]);
     expect(at("n".repeat(70_000))).toEqual(["rules[0].name: must be at most 255 characters long, not 70000"]);
     expect(
-      problemsOf({ rules: [{ name: "Mean", id: "i".repeat(256), topic: "a/+", function: "mean" }] }),
+      fieldProblemsOf({ rules: [{ name: "Mean", id: "i".repeat(256), topic: "a/+", function: "mean" }] }),
     ).toEqual(["rules[0].id: must be at most 255 characters long, not 256"]);
-    expect(problemsOf({ base_topic: "b".repeat(256) })).toEqual([
+    expect(fieldProblemsOf({ base_topic: "b".repeat(256) })).toEqual([
       "base_topic: must be at most 255 characters long, not 256",
     ]);
-    expect(problemsOf({ discovery_prefix: "d".repeat(256) })).toEqual([
+    expect(fieldProblemsOf({ discovery_prefix: "d".repeat(256) })).toEqual([
       "discovery_prefix: must be at most 255 characters long, not 256",
     ]);
   });

@@ -11,7 +11,7 @@ import {
   entitiesAfterRead,
   numberOf,
   onOf,
-  problemsOf,
+  fieldProblemsOf,
   readAll,
   readOne,
 } from "../support/rules.js";
@@ -100,7 +100,7 @@ describe("value paths with alternatives", () => {
 
   it("refuses broken paths with a reason", () => {
     const problems = (value_path: string) =>
-      problemsOf({ rules: [{ name: "x", topic: "a", function: "mean", value_path }] });
+      fieldProblemsOf({ rules: [{ name: "x", topic: "a", function: "mean", value_path }] });
     expect(problems('a["b')).toEqual([expect.stringContaining("not closed")]);
     expect(problems("!ESP32.Temperature")).toEqual([expect.stringContaining("only leaves readings out")]);
     expect(problems("temperature_F in furlongs")).toEqual([expect.stringContaining('not "furlongs"')]);
@@ -140,10 +140,10 @@ describe("exclusions", () => {
   });
 
   it("refuses an exclusion with named wildcards, or a topic of exclusions only", () => {
-    expect(problemsOf({ rules: [{ name: "x", topic: "a/+, !a/+b", function: "mean" }] })).toEqual([
+    expect(fieldProblemsOf({ rules: [{ name: "x", topic: "a/+, !a/+b", function: "mean" }] })).toEqual([
       expect.stringContaining("plain + and #"),
     ]);
-    expect(problemsOf({ rules: [{ name: "x", topic: "!a/#", function: "mean" }] })).toEqual([
+    expect(fieldProblemsOf({ rules: [{ name: "x", topic: "!a/#", function: "mean" }] })).toEqual([
       expect.stringContaining("besides the exclusions"),
     ]);
   });
@@ -479,8 +479,8 @@ describe("found in review", () => {
   });
 
   it("refuses min_interval on a binary rule, which publishes each change at once", () => {
-    expect(problemsOf({ rules: [{ name: "W", topic: "w/+", function: "any", min_interval: 5 }] })).toEqual([
-      expect.stringContaining("delay_on and delay_off"),
-    ]);
+    expect(
+      fieldProblemsOf({ rules: [{ name: "W", topic: "w/+", function: "any", min_interval: 5 }] }),
+    ).toEqual([expect.stringContaining("delay_on and delay_off")]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { discoveryProblems } from "../support/discovery-validator.js";
+import { deviceDiscoveryProblems, discoveryProblems } from "../support/discovery-validator.js";
 
 /** The validator the program tests rely on must itself reject what Home Assistant rejects. */
 
@@ -89,5 +89,96 @@ describe("discoveryProblems", () => {
     expect(problems({ ...SENSOR, unit_of_measurement: "C" })).toHaveLength(1);
     expect(problems({ ...BINARY, payload_on: "on" }, BINARY_TOPIC)).toHaveLength(1);
     expect(problems({ ...BINARY, unit_of_measurement: "%" }, BINARY_TOPIC)).toHaveLength(2);
+  });
+});
+
+/** A copy of `record` without `keys`. */
+function without(record: Record<string, unknown>, ...keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => !keys.includes(key)));
+}
+
+const DEVICE_TOPIC = "homeassistant/device/mqtt_aggregator/living_room/config";
+const { device: DEVICE, origin: ORIGIN } = SENSOR;
+const SENSOR_COMPONENT = without(SENSOR, "device", "origin");
+const BINARY_COMPONENT = without(BINARY, "device", "origin");
+const DEVICE_CONFIG = {
+  dev: { ...DEVICE, identifiers: ["mqtt_aggregator.mqtt_aggregator.living_room"], name: "Living room" },
+  o: ORIGIN,
+  cmps: {
+    living_room_temperature: { p: "sensor", ...SENSOR_COMPONENT, name: "Temperature" },
+    living_room_windows: { p: "binary_sensor", ...BINARY_COMPONENT, name: "Windows" },
+  },
+};
+const deviceProblems = (config: object, topic = DEVICE_TOPIC) =>
+  deviceDiscoveryProblems(topic, JSON.stringify(config));
+
+describe("deviceDiscoveryProblems (device-based discovery)", () => {
+  it("accepts the device configs the add-on means to publish, and an empty payload (a removal)", () => {
+    expect(deviceProblems(DEVICE_CONFIG)).toEqual([]);
+    expect(
+      deviceProblems({ ...DEVICE_CONFIG, dev: DEVICE_CONFIG.dev, origin: undefined, o: ORIGIN }),
+    ).toEqual([]);
+    expect(deviceDiscoveryProblems(DEVICE_TOPIC, "")).toEqual([]);
+  });
+
+  it("needs the device and the origin at the root, and the components as a non-empty mapping", () => {
+    const withoutDevice = without(DEVICE_CONFIG, "dev");
+    const withoutOrigin = without(DEVICE_CONFIG, "o");
+    expect(deviceProblems(withoutDevice)).toEqual(["device (dev) is required and must be an object"]);
+    expect(deviceProblems(withoutOrigin)).toContain("origin (o) is required and must be an object");
+    expect(deviceProblems({ ...DEVICE_CONFIG, cmps: {} })).toEqual([
+      "components (cmps) must be a non-empty mapping",
+    ]);
+    expect(deviceProblems({ ...DEVICE_CONFIG, colour: "red" })).toHaveLength(1);
+  });
+
+  it("needs a platform and a unique id per component, and no device or origin of its own", () => {
+    const withoutPlatform = without(DEVICE_CONFIG.cmps.living_room_temperature, "p");
+    expect(deviceProblems({ ...DEVICE_CONFIG, cmps: { a: withoutPlatform } })).toEqual([
+      "cmps.a: the platform (p) is required",
+    ]);
+    const withoutId = without(DEVICE_CONFIG.cmps.living_room_temperature, "unique_id");
+    expect(deviceProblems({ ...DEVICE_CONFIG, cmps: { a: withoutId } })).toContain(
+      "cmps.a: unique_id is required",
+    );
+    expect(
+      deviceProblems({
+        ...DEVICE_CONFIG,
+        cmps: { a: { ...DEVICE_CONFIG.cmps.living_room_temperature, dev: DEVICE } },
+      }),
+    ).toContain('cmps.a: "dev" cannot be set per component');
+  });
+
+  it("checks each component as Home Assistant's single-component schema does", () => {
+    const wrongUnit = { ...DEVICE_CONFIG.cmps.living_room_temperature, unit_of_measurement: "C" };
+    expect(deviceProblems({ ...DEVICE_CONFIG, cmps: { a: wrongUnit } })).toEqual([
+      'cmps.a: a temperature sensor needs unit °C, °F or K, not "C"',
+    ]);
+    const wrongDomain = { ...DEVICE_CONFIG.cmps.living_room_windows, default_entity_id: "sensor.windows" };
+    expect(deviceProblems({ ...DEVICE_CONFIG, cmps: { a: wrongDomain } })).toHaveLength(1);
+    expect(
+      deviceProblems({ ...DEVICE_CONFIG, dev: { ...DEVICE_CONFIG.dev, area: "Living room" } }).every(
+        (problem) => problem.endsWith('unknown device key "area"'),
+      ),
+    ).toBe(true);
+    const badIcon = { ...DEVICE_CONFIG.cmps.living_room_windows, icon: "window" };
+    expect(deviceProblems({ ...DEVICE_CONFIG, cmps: { a: badIcon } })).toEqual([
+      'cmps.a: icon "window" is not prefix:name',
+    ]);
+  });
+
+  it("lets an entity take its device's name (name null), but not without one", () => {
+    const unnamed = { ...DEVICE_CONFIG.cmps.living_room_windows, name: null };
+    expect(deviceProblems({ ...DEVICE_CONFIG, cmps: { a: unnamed } })).toEqual([]);
+    const nameless = without(DEVICE_CONFIG.dev, "name");
+    expect(deviceProblems({ ...DEVICE_CONFIG, dev: nameless, cmps: { a: unnamed } })).toEqual([
+      'cmps.a: "name" is null, but the device has no name to take',
+    ]);
+  });
+
+  it("rejects device topics with characters Home Assistant's discovery does not match", () => {
+    expect(
+      deviceProblems(DEVICE_CONFIG, "homeassistant/device/mqtt_aggregator/living room/config"),
+    ).toHaveLength(1);
   });
 });

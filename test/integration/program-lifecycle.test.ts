@@ -1,4 +1,7 @@
 import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 
@@ -43,6 +46,39 @@ beforeAll(() => {
   expect(existsSync(DIST_MAIN), `${DIST_MAIN} is missing: run npm run build`).toBe(true);
 });
 
+describe("the data folder", () => {
+  it("is made at start when it is missing, and the readings are saved in it", async () => {
+    const broker = await startAedes();
+    cleanups.push(() => broker.stop());
+    const parent = await mkdtemp(path.join(os.tmpdir(), "mqtt-aggregator-data-"));
+    cleanups.push(() => rm(parent, { recursive: true, force: true }));
+    const dataDir = path.join(parent, "not", "there", "yet");
+    const program = await startProgram({
+      options: { rules: [RULE], mqtt: { host: broker.host, port: broker.port } },
+      dataDir,
+      createDataDir: false,
+    });
+    await program.waitForLine(/INFO: Connected to the MQTT broker/, 10_000);
+    expect((await program.stop()).code, program.output()).toBe(0);
+    expect(existsSync(path.join(dataDir, "state.json"))).toBe(true);
+  });
+
+  it("that cannot be made is an error at start, in one line", async () => {
+    const parent = await mkdtemp(path.join(os.tmpdir(), "mqtt-aggregator-data-"));
+    cleanups.push(() => rm(parent, { recursive: true, force: true }));
+    const file = path.join(parent, "a-file");
+    await writeFile(file, "not a folder");
+    const program = await startProgram({
+      options: { rules: [RULE] },
+      dataDir: path.join(file, "data"),
+      createDataDir: false,
+    });
+    expect((await program.exited).code, program.output()).toBe(1);
+    await program.waitForLine(/ERROR: Cannot create the data folder .*a-file\/data: /, 100);
+    expectNoStackTrace(program);
+  });
+});
+
 describe("invalid options", () => {
   it("exits 1 with one line per problem and no stack trace", async () => {
     const program = await startProgram({
@@ -61,7 +97,7 @@ describe("invalid options", () => {
       "log_level: expected one of trace, debug, info, warning, error",
       "mqtt.password: expected string",
       "read_interval: must be at least 1",
-      "rules[0].function: expected one of mean, median, min, max, sum, count, range, stdev, last, all, any, none, count_on, formula",
+      'rules[0] "Living room temperature".function: expected one of mean, median, min, max, sum, count, range, stdev, last, all, any, none, count_on, formula',
     ]);
     expectNoStackTrace(program);
     expectNoSecrets(program, [String(NUMERIC_PASSWORD)]);
@@ -73,7 +109,9 @@ describe("invalid options", () => {
     });
     expect((await program.exited).code, program.output()).toBe(1);
     expect(problemLines(program)).toEqual([
-      expect.stringMatching(/^rules\[0\]\.unit: device_class temperature takes unit/),
+      expect.stringMatching(
+        /^rules\[0\] "Living room temperature"\.unit: device_class temperature takes unit/,
+      ),
     ]);
     expectNoStackTrace(program);
   });

@@ -74,6 +74,12 @@ for (const kind of brokerKinds()) {
 
     const statesOf = (key: string, from: number): ReceivedMessage[] =>
       published.messages.slice(from).filter((message) => message.topic === `${BASE}/${key}/state`);
+    /**
+     * States that say something new: with MQTT 5 (Mosquitto) an unchanged retained state is renewed
+     * before it expires, which after minutes of controlled time repeats the ON that is held.
+     */
+    const changesOf = (key: string, from: number, held: string): ReceivedMessage[] =>
+      statesOf(key, from).filter((message) => message.payload !== held);
 
     it("publishes a window opening within a second, and a burst of 1,000 changes as a handful", async () => {
       await start([WINDOWS]);
@@ -139,7 +145,7 @@ for (const kind of brokerKinds()) {
       time += 299_000;
       await addon.readNow();
       await settle();
-      expect(statesOf("windows", from)).toEqual([]);
+      expect(changesOf("windows", from, "ON")).toEqual([]);
 
       // Reopened within the delay: the pending OFF is cancelled, and closing again starts it anew.
       await devices.publishAsync("zigbee2mqtt/window/kitchen", z2mContact(false), { qos: 1, retain: true });
@@ -164,7 +170,7 @@ for (const kind of brokerKinds()) {
       time += 299_000;
       await addon.readNow();
       await settle();
-      expect(statesOf("windows", from)).toEqual([]);
+      expect(changesOf("windows", from, "ON")).toEqual([]);
       time += 1_000;
       from = published.messages.length;
       await addon.readNow();

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { parseOptions } from "../../src/options/parse-options.js";
 import { RULE_FUNCTIONS } from "../../src/options/schema.js";
-import { compileOne, problemsOf } from "../support/rules.js";
+import { compileOne, fieldProblemsOf, problemsOf } from "../support/rules.js";
 
 const MEAN = { name: "Mean", topic: "s/+", function: "mean" };
 
 /** Problems of options holding one rule made of MEAN and `fields`. */
 function ruleProblems(fields: Record<string, unknown>): string[] {
-  return problemsOf({ rules: [{ ...MEAN, ...fields }] });
+  return fieldProblemsOf({ rules: [{ ...MEAN, ...fields }] });
 }
 
 /** Every problem is one short line naming a field, with no stack trace or JSON dump. */
@@ -86,9 +86,79 @@ describe("defaults", () => {
   });
 });
 
+describe("problems a person can act on", () => {
+  it("name the rule by its name as well as its index, escaped and shortened", () => {
+    expect(problemsOf({ rules: [MEAN, { ...MEAN, name: "Living room windows", function: "anyy" }] })).toEqual(
+      [`rules[1] "Living room windows".function: expected one of ${RULE_FUNCTIONS.join(", ")}`],
+    );
+    expect(problemsOf({ rules: [{ ...MEAN, name: 'Say "hi"\n', unit: 5 }] })).toEqual([
+      'rules[0] "Say \\"hi\\"".unit: expected string, got 5',
+    ]);
+    const [long] = problemsOf({ rules: [{ ...MEAN, name: "x".repeat(255), precision: 11 }] });
+    expect(long).toBe(`rules[0] "${"x".repeat(59)}…".precision: must be at most 10`);
+    // Without a usable name, the index alone.
+    expect(problemsOf({ rules: [{ topic: "a", function: "mean" }] })).toEqual(["rules[0].name: required"]);
+  });
+
+  it("come all in one pass: the options' shape, each rule's fields, and what a rule means", () => {
+    const problems = problemsOf({
+      read_interval: "often",
+      rules: [
+        { ...MEAN, name: "Living room windows", function: "any", unit: "°C", precision: 11 },
+        { ...MEAN, name: "Kitchen", device_class: "Temperatur" },
+        { ...MEAN, name: "Hall", function: "count", on_value: "ON" },
+      ],
+    });
+    expect(problems).toEqual([
+      'read_interval: expected number, got "often"',
+      'rules[0] "Living room windows".precision: must be at most 10',
+      'rules[0] "Living room windows".unit: function any makes a binary sensor (on/off), which has no unit',
+      `rules[1] "Kitchen".device_class: unknown device_class "Temperatur"; did you mean "temperature"? (see Home Assistant's sensor and binary sensor device classes)`,
+      'rules[2] "Hall".on_value: only all, any, none and count_on compare with on_value; count does not',
+    ]);
+  });
+
+  it("take a topic as a list of filters as well as a text", () => {
+    const list = compileOne({ ...MEAN, topic: ["zigbee2mqtt/+", "!zigbee2mqtt/bridge"] });
+    const text = compileOne({ ...MEAN, topic: "zigbee2mqtt/+, !zigbee2mqtt/bridge" });
+    expect(list.filters).toEqual(text.filters);
+    expect(list.exclusions).toEqual(text.exclusions);
+    expect(problemsOf({ rules: [{ ...MEAN, topic: [] }] })).toEqual([
+      'rules[0] "Mean".topic: cannot be an empty list',
+    ]);
+  });
+
+  it("check a rule's device and icon", () => {
+    expect(problemsOf({ rules: [{ ...MEAN, device: "{room}" }] })).toEqual([
+      'rules[0] "Mean".device: {room} is not a named wildcard of the topic (write +room in it)',
+    ]);
+    expect(problemsOf({ rules: [{ ...MEAN, icon: "window" }] })).toEqual([
+      'rules[0] "Mean".icon: write an icon as mdi:name, such as mdi:window-open',
+    ]);
+    const rule = compileOne({
+      name: "{room} lights",
+      topic: "l/+room",
+      function: "count_on",
+      device: "{room}",
+      icon: "mdi:lamp",
+    });
+    expect(rule.deviceTemplate).toBe("{room}");
+    expect(rule.presentation.icon).toBe("mdi:lamp");
+  });
+
+  it("give counts the measurement state class unless the rule says otherwise", () => {
+    expect(compileOne({ ...MEAN, function: "count" }).presentation.stateClass).toBe("measurement");
+    expect(compileOne({ ...MEAN, function: "count_on" }).presentation.stateClass).toBe("measurement");
+    expect(compileOne({ ...MEAN, function: "count", state_class: "total" }).presentation.stateClass).toBe(
+      "total",
+    );
+    expect(compileOne(MEAN).presentation.stateClass).toBeUndefined();
+  });
+});
+
 describe("schema problems", () => {
   it("names unknown keys at every depth", () => {
-    const problems = problemsOf({ colour: 1, mqtt: { hots: "x" }, rules: [{ ...MEAN, foo: 1 }] });
+    const problems = fieldProblemsOf({ colour: 1, mqtt: { hots: "x" }, rules: [{ ...MEAN, foo: 1 }] });
     expect(problems.sort()).toEqual([
       "colour: unknown option",
       "mqtt.hots: unknown option",
@@ -100,7 +170,7 @@ describe("schema problems", () => {
     expect(ruleProblems({ function: "average" })).toEqual([
       `rules[0].function: expected one of ${RULE_FUNCTIONS.join(", ")}`,
     ]);
-    expect(problemsOf({ log_level: "verbose" })).toEqual([
+    expect(fieldProblemsOf({ log_level: "verbose" })).toEqual([
       "log_level: expected one of trace, debug, info, warning, error",
     ]);
     expect(ruleProblems({ state_class: "meas" })).toEqual([
@@ -109,62 +179,64 @@ describe("schema problems", () => {
   });
 
   it("names the expected and the given type", () => {
-    expect(problemsOf({ read_interval: "fast" })).toEqual(['read_interval: expected number, got "fast"']);
-    expect(problemsOf({ max_age: 1.5 })).toEqual(["max_age: expected a whole number, got 1.5"]);
-    expect(problemsOf({ mqtt: { tls: "yes" } })).toEqual(['mqtt.tls: expected boolean, got "yes"']);
-    expect(problemsOf({ rules: {} })).toEqual(["rules: expected array, got an object"]);
-    expect(problemsOf({ rules: [{ ...MEAN, name: 3, topic: null }] })).toEqual([
-      "rules[0].name: expected string, got 3",
-      "rules[0].topic: expected string, got null",
+    expect(fieldProblemsOf({ read_interval: "fast" })).toEqual([
+      'read_interval: expected number, got "fast"',
     ]);
-    expect(problemsOf(null)).toEqual(["options: expected object, got null"]);
-    expect(problemsOf([])).toEqual(["options: expected object, got a list"]);
+    expect(fieldProblemsOf({ max_age: 1.5 })).toEqual(["max_age: expected a whole number, got 1.5"]);
+    expect(fieldProblemsOf({ mqtt: { tls: "yes" } })).toEqual(['mqtt.tls: expected boolean, got "yes"']);
+    expect(fieldProblemsOf({ rules: {} })).toEqual(["rules: expected array, got an object"]);
+    expect(fieldProblemsOf({ rules: [{ ...MEAN, name: 3, topic: null }] })).toEqual([
+      "rules[0].name: expected string, got 3",
+      "rules[0].topic: expected a text or a list of texts, got null",
+    ]);
+    expect(fieldProblemsOf(null)).toEqual(["options: expected object, got null"]);
+    expect(fieldProblemsOf([])).toEqual(["options: expected object, got a list"]);
   });
 
   it("shortens a long wrong value", () => {
-    const [problem] = problemsOf({ max_age: "x".repeat(500) });
+    const [problem] = fieldProblemsOf({ max_age: "x".repeat(500) });
     expect(problem).toBe(`max_age: expected number, got "${"x".repeat(27)}..."`);
   });
 
   it("never repeats a password in a problem", () => {
-    expect(problemsOf({ mqtt: { password: 123_456 } })).toEqual(["mqtt.password: expected string"]);
+    expect(fieldProblemsOf({ mqtt: { password: 123_456 } })).toEqual(["mqtt.password: expected string"]);
   });
 
   it("reports missing required fields", () => {
-    expect(problemsOf({ rules: [{ name: "x", function: "mean" }] })).toEqual([
+    expect(fieldProblemsOf({ rules: [{ name: "x", function: "mean" }] })).toEqual([
       "rules[0].topic: required (the MQTT topic filter to read); only function: formula has none",
     ]);
     // A missing enum lists its choices, which helps more than "required".
-    expect(problemsOf({ rules: [{ name: "x", topic: "a" }] })).toEqual([
+    expect(fieldProblemsOf({ rules: [{ name: "x", topic: "a" }] })).toEqual([
       `rules[0].function: expected one of ${RULE_FUNCTIONS.join(", ")}`,
     ]);
   });
 
   it("enforces bounds", () => {
-    expect(problemsOf({ read_interval: 0 })).toEqual(["read_interval: must be at least 1"]);
-    expect(problemsOf({ read_interval: 86_401 })).toEqual(["read_interval: must be at most 86400"]);
-    expect(problemsOf({ first_read_delay: -1 })).toEqual(["first_read_delay: must be at least 0"]);
-    expect(problemsOf({ max_sources: 0 })).toEqual(["max_sources: must be at least 1"]);
-    expect(problemsOf({ mqtt: { port: 65_536 } })).toEqual(["mqtt.port: must be at most 65535"]);
+    expect(fieldProblemsOf({ read_interval: 0 })).toEqual(["read_interval: must be at least 1"]);
+    expect(fieldProblemsOf({ read_interval: 86_401 })).toEqual(["read_interval: must be at most 86400"]);
+    expect(fieldProblemsOf({ first_read_delay: -1 })).toEqual(["first_read_delay: must be at least 0"]);
+    expect(fieldProblemsOf({ max_sources: 0 })).toEqual(["max_sources: must be at least 1"]);
+    expect(fieldProblemsOf({ mqtt: { port: 65_536 } })).toEqual(["mqtt.port: must be at most 65535"]);
     expect(ruleProblems({ precision: 11 })).toEqual(["rules[0].precision: must be at most 10"]);
     expect(ruleProblems({ min_inputs: 0 })).toEqual(["rules[0].min_inputs: must be at least 1"]);
     expect(ruleProblems({ max_age: 2_592_001 })).toEqual(["rules[0].max_age: must be at most 2592000"]);
     expect(ruleProblems({ name: "   " })).toEqual(["rules[0].name: cannot be empty"]);
-    expect(problemsOf({ read_interval: 1, max_age: 2_592_000, first_read_delay: 0 })).toEqual([]);
+    expect(fieldProblemsOf({ read_interval: 1, max_age: 2_592_000, first_read_delay: 0 })).toEqual([]);
   });
 
   it("checks ids and topic parts with a sentence", () => {
     expect(ruleProblems({ id: "My-Rule" })).toEqual([
       "rules[0].id: use lower-case letters, digits and _ only",
     ]);
-    expect(problemsOf({ base_topic: "a/b" })).toEqual(["base_topic: use letters, digits, _ and - only"]);
-    expect(problemsOf({ discovery_prefix: "" })).toEqual([
+    expect(fieldProblemsOf({ base_topic: "a/b" })).toEqual(["base_topic: use letters, digits, _ and - only"]);
+    expect(fieldProblemsOf({ discovery_prefix: "" })).toEqual([
       "discovery_prefix: use letters, digits, _ and - only",
     ]);
   });
 
   it("reports every problem on its own plain line", () => {
-    const problems = problemsOf({
+    const problems = fieldProblemsOf({
       log_level: 3,
       extra: true,
       rules: [
@@ -266,21 +338,21 @@ describe("rule problems", () => {
   });
 
   it("rejects duplicate rule keys, from names or from ids", () => {
-    expect(problemsOf({ rules: [MEAN, { ...MEAN, name: "mean!" }] })).toEqual([
-      'rules[1].name: rules[0] already has the key "mean"; give one of them a different id',
+    expect(fieldProblemsOf({ rules: [MEAN, { ...MEAN, name: "mean!" }] })).toEqual([
+      'rules[1].name: rules[0] "Mean" already has the key "mean"; give one of them a different id',
     ]);
     expect(
-      problemsOf({
+      fieldProblemsOf({
         rules: [
           { ...MEAN, id: "x" },
           { ...MEAN, name: "Other", id: "x" },
         ],
       }),
-    ).toEqual(['rules[1].id: rules[0] already has the key "x"; give one of them a different id']);
-    expect(problemsOf({ rules: [MEAN, { ...MEAN, id: "other" }] })).toEqual([]);
+    ).toEqual(['rules[1].id: rules[0] "Mean" already has the key "x"; give one of them a different id']);
+    expect(fieldProblemsOf({ rules: [MEAN, { ...MEAN, id: "other" }] })).toEqual([]);
     // "{room} temperature" and "room temperature" share a key once the braces are dropped.
     expect(
-      problemsOf({
+      fieldProblemsOf({
         rules: [
           { name: "{room} temperature", topic: "a/+room", function: "mean" },
           { name: "Room temperature", topic: "b", function: "mean" },
@@ -290,7 +362,7 @@ describe("rule problems", () => {
   });
 
   it("reports problems of several rules, each with its index", () => {
-    const problems = problemsOf({
+    const problems = fieldProblemsOf({
       rules: [
         MEAN,
         { ...MEAN, name: "B", function: "any", unit: "W" },
@@ -306,7 +378,7 @@ describe("rule problems", () => {
 
 describe("rules Home Assistant would accept but users would regret", () => {
   const problems = (rule: Record<string, unknown>) =>
-    problemsOf({ rules: [{ name: "R", topic: "a/+", ...rule }] });
+    fieldProblemsOf({ rules: [{ name: "R", topic: "a/+", ...rule }] });
 
   it("refuses total_increasing for anything but last: a sum drops when a meter goes stale", () => {
     expect(
@@ -329,7 +401,7 @@ describe("rules Home Assistant would accept but users would regret", () => {
 
   it("names the device class, not the unit, when the class is unknown", () => {
     expect(problems({ function: "mean", device_class: "Temperatur", unit: "°C" })).toEqual([
-      expect.stringMatching(/^rules\[0\]\.device_class: unknown sensor device_class/),
+      'rules[0].device_class: unknown device_class "Temperatur"; did you mean "temperature"? (see Home Assistant\'s sensor and binary sensor device classes)',
     ]);
   });
 });

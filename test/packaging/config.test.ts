@@ -161,6 +161,42 @@ describe("ingress", () => {
   });
 });
 
+describe("the prebuilt image", () => {
+  const workflowPath = ".github/workflows/publish-image.yaml";
+
+  it("has one generic multi-arch name in config.yaml, without {arch}", () => {
+    expect(config["image"]).toBe("ghcr.io/mqtt-aggregator/mqtt-aggregator");
+    expect(String(config["image"])).not.toContain("{arch}");
+    // Still there for a Supervisor that builds on the device.
+    expect(exists("build.yaml")).toBe(true);
+  });
+
+  it("is built and published by a workflow the Supervisor does not take for an add-on file", () => {
+    expect(exists(workflowPath)).toBe(true);
+    const name = workflowPath.split("/").at(-1) ?? "";
+    expect(name).not.toMatch(/^(config|build|repository)\./);
+  });
+
+  it("is built with Home Assistant's composable builder actions, and published with a manifest on a release", () => {
+    const workflow = readYamlRecord(workflowPath);
+    const jobs = workflow["jobs"] as Record<
+      string,
+      { steps?: { uses?: string; with?: Record<string, unknown> }[] }
+    >;
+    const uses = Object.values(jobs).flatMap((job) => (job.steps ?? []).map((step) => step.uses ?? ""));
+    for (const action of ["prepare-multi-arch-matrix", "build-image", "publish-multi-arch-manifest"])
+      expect(
+        uses.some((used) => used.startsWith(`home-assistant/builder/actions/${action}@`)),
+        action,
+      ).toBe(true);
+    // Not the monolithic builder, removed in 2026.06.
+    expect(uses.some((used) => /^home-assistant\/builder@/.test(used))).toBe(false);
+    const build = (jobs["build"]?.steps ?? []).find((step) => step.uses?.includes("/build-image@"));
+    expect(build?.with?.["context"]).toBe(".");
+    expect(String(build?.with?.["push"])).toContain("release");
+  });
+});
+
 describe("apparmor.txt", () => {
   it("exists while AppArmor is on, with one top-level profile named after the slug", () => {
     if (config["apparmor"] === false) return;

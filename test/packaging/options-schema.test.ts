@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { DEVICE_CLASS_NAMES } from "../../src/homeassistant/device-classes.js";
 import { mqttOptionsSchema, optionsSchema, ruleOptionsSchema } from "../../src/options/schema.js";
 import { asRecord, readYamlRecord } from "./repo.js";
 import {
@@ -45,9 +46,13 @@ function scalarFields(node: DictNode): [string, ScalarType][] {
   return fields;
 }
 
+/** The options that carry a default in config.yaml's `options`; every other one is optional in `schema`. */
+const WITH_DEFAULTS = ["log_level", "mqtt", "rules"];
+
 describe("options and schema", () => {
-  it("have an entry for every option and only those", () => {
-    expect(Object.keys(defaults).sort()).toEqual(Object.keys(rawSchema).sort());
+  it("give defaults only to log_level, rules and mqtt, so that the Configuration tab stays short", () => {
+    expect(Object.keys(defaults).sort()).toEqual(WITH_DEFAULTS);
+    for (const key of Object.keys(defaults)) expect(rawSchema, key).toHaveProperty(key);
   });
 
   it("name exactly the fields of the program's schema, nested ones included", () => {
@@ -56,10 +61,9 @@ describe("options and schema", () => {
     expect(Object.keys(rawMqtt).sort()).toEqual(Object.keys(mqttOptionsSchema.shape).sort());
   });
 
-  it("make every field with a default required and the others optional", () => {
+  it("make every top-level field with a default required and the others optional", () => {
     for (const [key, type] of scalarFields(schema)) {
-      expect(type.optional, key).toBe(false);
-      expect(defaults, key).toHaveProperty(key);
+      expect(type.optional, key).toBe(!WITH_DEFAULTS.includes(key));
     }
   });
 
@@ -68,8 +72,29 @@ describe("options and schema", () => {
     expect(optionsSchema.safeParse(defaults).success).toBe(true);
   });
 
-  it("give the same defaults as the program's schema", () => {
-    expect(optionsSchema.parse({})).toEqual(defaults);
+  it("give the same defaults as the program's schema, which also has one for every optional option", () => {
+    const programDefaults = optionsSchema.parse({});
+    expect(programDefaults).toMatchObject(defaults);
+    for (const key of Object.keys(rawSchema)) expect(programDefaults, key).toHaveProperty(key);
+  });
+
+  it("offer every device class the program takes in the drop-down, and only those", () => {
+    const deviceClass = ruleNode.fields.get("device_class");
+    expect(deviceClass?.kind).toBe("list");
+    expect(deviceClass?.kind === "list" ? deviceClass.members : []).toEqual([...DEVICE_CLASS_NAMES]);
+    expect(ruleNode.fields.get("state_class")?.kind).toBe("list");
+  });
+
+  it("keep name the first field of a rule, the title of its row in the form", () => {
+    expect(Object.keys(rawRule)[0]).toBe("name");
+    expect(Object.keys(ruleOptionsSchema.shape)[0]).toBe("name");
+  });
+
+  it("take topic as a text, and the program a list as well, which the Supervisor's schema cannot say", () => {
+    const list = { ...BASE_RULE, topic: ["a/+", "!a/b"] };
+    expect(ruleNode.fields.get("topic")).toMatchObject({ kind: "str", optional: false });
+    expect(supervisorValidate(ruleNode, list).ok).toBe(false);
+    expect(ruleOptionsSchema.safeParse(list).success).toBe(true);
   });
 });
 
@@ -105,6 +130,8 @@ const MATCH_PROBES = [
   "",
   "valid\n",
   "-",
+  "mdi:window-open",
+  "mdi:",
   5,
   true,
   [],

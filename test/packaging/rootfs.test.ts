@@ -96,6 +96,12 @@ describe("the s6-overlay layout", () => {
     expect(finish).toContain("exec /run/s6/basedir/bin/halt");
     expect(finish).toMatch(/-ne 0 \]\] && \[\[ "\$\{APP_EXIT_CODE\}" -ne 256/);
   });
+
+  it("says what happens on a normal stop, not that the service restarts", () => {
+    const finish = readText(`${S6_RC}/mqtt-aggregator/finish`);
+    expect(finish).not.toContain("Service restart after closing");
+    expect(finish).toContain('bashio::log.info "MQTT Aggregator stopped"');
+  });
 });
 
 function isErrno(error: unknown, code: string): boolean {

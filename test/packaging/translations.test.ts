@@ -43,7 +43,31 @@ function problems(schemaLevel: Record<string, unknown>, translationLevel: unknow
   return found;
 }
 
+/** How the descriptions give an example: "such as Living room", "for example 30", "as in …". */
+const EXAMPLE = /\b(such as|for example|as in)\b/i;
+
 describe("translations/en.yaml", () => {
+  it("gives every field of a rule an example in its description", () => {
+    const configuration = translations["configuration"] as Record<
+      string,
+      { fields?: Record<string, unknown> }
+    >;
+    const fields = configuration["rules"]?.fields ?? {};
+    const ruleSchema = nestedFields(schema["rules"]) ?? {};
+    expect(Object.keys(fields).sort()).toEqual(Object.keys(ruleSchema).sort());
+    const withoutExample = Object.entries(fields)
+      .filter(
+        ([, field]) =>
+          !(
+            isRecord(field) &&
+            typeof field["description"] === "string" &&
+            EXAMPLE.test(field["description"])
+          ),
+      )
+      .map(([key]) => key);
+    expect(withoutExample).toEqual([]);
+  });
+
   it("names and describes every option, nested fields included, and nothing else", () => {
     expect(problems(schema, translations["configuration"], "configuration")).toEqual([]);
   });

@@ -152,7 +152,9 @@ describe("a broker out of reach for long", () => {
       8_000,
     );
     await program.waitForLine(
-      new RegExp(`INFO: Reconnected to the MQTT broker at mqtt://127\\.0\\.0\\.1:${second.port} as addons$`),
+      new RegExp(
+        `INFO: Reconnected to the MQTT broker at mqtt://127\\.0\\.0\\.1:${second.port} as addons with MQTT (5|3\\.1\\.1)$`,
+      ),
       8_000,
     );
     await expectPublishing(second, 19.5);

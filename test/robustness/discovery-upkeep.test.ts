@@ -12,6 +12,8 @@ import { startProgram, stopAllPrograms } from "../support/program.js";
 
 const RULE = { name: "Living room temperature", topic: "home/tele/+/livingroom/#", function: "mean" };
 const KEPT_CONFIG = "homeassistant/sensor/mqtt_aggregator/living_room_temperature/config";
+/** The add-on's own device, which holds the entity of the rule below. */
+const DEVICE_CONFIG = "homeassistant/device/mqtt_aggregator/add-on/config";
 const STALE_CONFIG = "homeassistant/sensor/mqtt_aggregator/old_rule/config";
 const placeholder = (name: string) =>
   JSON.stringify({ name, unique_id: `placeholder_${name}`, state_topic: "placeholder/state" });
@@ -93,7 +95,7 @@ describe(`Home Assistant's births (${kind})`, () => {
   it("are answered within a few seconds even while they keep coming every 400 ms", async () => {
     const target = await broker();
     const homeAssistant = await client(target);
-    const configs = await collect(homeAssistant, KEPT_CONFIG);
+    const configs = await collect(homeAssistant, DEVICE_CONFIG);
     const program = await startProgram({ options: optionsFor(target) });
     await program.waitForLine(/INFO: Listening to 1 topic filter/, 8_000);
     await configs.waitFor(() => true, 8_000);

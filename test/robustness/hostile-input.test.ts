@@ -132,7 +132,7 @@ describe.each(brokerKinds())("hostile input through %s", (kind) => {
     expect(own.length).toBeGreaterThan(0);
     for (const topic of own) {
       expect(topic).toMatch(
-        /^(mqtt_aggregator\/status|mqtt_aggregator\/[a-z0-9_]+\/(state|attributes|availability)|homeassistant\/(sensor|binary_sensor)\/mqtt_aggregator\/[a-z0-9_]+\/config)$/,
+        /^(mqtt_aggregator\/status|mqtt_aggregator\/[a-z0-9_]+\/(state|attributes|availability)|homeassistant\/device\/mqtt_aggregator\/(add-on|[a-z0-9_]+)\/config)$/,
       );
     }
   });

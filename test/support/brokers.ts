@@ -20,6 +20,13 @@ export interface MosquittoOptions extends BrokerCredentials {
   readonly port?: number;
   /** Serve MQTT over TLS with this certificate and key (PEM files). */
   readonly tls?: { readonly certFile: string; readonly keyFile: string };
+  /**
+   * Take MQTT 3.1.1 only, as brokers before MQTT 5 did (Mosquitto before 1.6): an MQTT 5 CONNECT
+   * gets a CONNACK saying "unacceptable protocol version" (`refuse`), or a closed connection
+   * (`close`). Mosquitto has no setting for it, so a gate in front of it answers MQTT 5 and
+   * passes 3.1.1 connections through.
+   */
+  readonly only311?: "refuse" | "close";
 }
 
 export interface TestBroker {
@@ -214,7 +221,10 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
     ...(options.password === undefined ? {} : { password: options.password }),
   };
   checkCredentials(credentials);
-  const launch = (port: number, current: BrokerCredentials) => launchMosquitto(port, current, options.tls);
+  const launch = (port: number, current: BrokerCredentials) =>
+    options.only311 === undefined
+      ? launchMosquitto(port, current, options.tls)
+      : launchGated(port, options.only311, () => launchMosquitto(0, current, options.tls));
   return testBroker(
     "mosquitto",
     credentials,
@@ -262,10 +272,11 @@ function mosquittoConfig(
 }
 
 async function launchMosquitto(
-  port: number,
+  requestedPort: number,
   { username, password }: BrokerCredentials,
   tls: MosquittoOptions["tls"],
 ): Promise<RunningBroker> {
+  const port = requestedPort === 0 ? await freePort() : requestedPort;
   const dir = await mkdtemp(path.join(os.tmpdir(), "mqtt-aggregator-mosquitto-"));
   const removeDir = () => rm(dir, { recursive: true, force: true });
   let passwordFile: string | undefined;
@@ -351,6 +362,78 @@ async function waitForPort(port: number, timeoutMs: number, keepTrying: () => bo
       throw new Error(`nothing accepted connections on ${HOST}:${port} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/* ------------------------------------------------------ MQTT 3.1.1 gate */
+
+/** The protocol level of an MQTT CONNECT at the start of `bytes` (4 for 3.1.1, 5), or undefined while incomplete. */
+export function connectProtocolLevel(bytes: Buffer): number | "not connect" | undefined {
+  if (bytes.length === 0) return undefined;
+  if (bytes[0] !== 0x10) return "not connect";
+  let at = 1;
+  // The remaining length: 1 to 4 bytes, 7 bits each.
+  while (at < bytes.length && at <= 4 && ((bytes[at] ?? 0) & 0x80) !== 0) at += 1;
+  at += 1;
+  if (at + 2 > bytes.length) return undefined;
+  const nameLength = bytes.readUInt16BE(at);
+  const levelAt = at + 2 + nameLength;
+  return levelAt < bytes.length ? bytes[levelAt] : undefined;
+}
+
+async function launchGated(
+  requestedPort: number,
+  mode: "refuse" | "close",
+  launchInner: () => Promise<RunningBroker>,
+): Promise<RunningBroker> {
+  const inner = await launchInner();
+  const sockets = new Set<net.Socket>();
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+  };
+  const server = net.createServer((client) => {
+    track(client);
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      const level = connectProtocolLevel(buffered);
+      if (level === undefined) return;
+      client.off("data", onData);
+      if (level === 5) {
+        // What Mosquitto 1.5 answered to MQTT 5: CONNACK, return code 1.
+        if (mode === "refuse") client.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+        else client.destroy();
+        return;
+      }
+      const upstream = net.connect({ host: HOST, port: inner.port });
+      track(upstream);
+      upstream.write(buffered);
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.once("close", () => upstream.destroy());
+      upstream.once("close", () => client.destroy());
+    };
+    client.on("data", onData);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(requestedPort, HOST, resolve);
+    });
+  } catch (error) {
+    await inner.stop();
+    throw error;
+  }
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the gate has no TCP address");
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await Promise.all([closed, inner.stop()]);
+  };
+  return { port: address.port, stop: () => (stopping ??= stop()), output: () => inner.output() };
 }
 
 /* --------------------------------------------------------------- clients */

@@ -5,6 +5,15 @@
  * keys); unknown top-level keys are dropped silently, which hides typos, so they are reported too.
  * Written from homeassistant/components/mqtt (schemas.py, entity.py, discovery.py, sensor.py,
  * binary_sensor.py) and homeassistant/core.py's VALID_ENTITY_ID.
+ *
+ * Device-based discovery (`<prefix>/device/[<node_id>/]<object_id>/config`, Home Assistant
+ * 2024.11 and later) is checked as its documentation says: the device (`dev`) and the origin
+ * (`o`) are required at the root and cannot be set per component; the components (`cmps`) are
+ * a mapping of component ids to configs, each with its platform (`p`) and, for entities, a
+ * `unique_id`; the root may also hold the shared options (availability, `state_topic`,
+ * `command_topic`, `qos`, `encoding`), which components inherit unless they set them. Each
+ * component is then checked as a single-component config with the device, origin and shared
+ * options merged in, as Home Assistant does.
  */
 
 export type DiscoveryComponent = "sensor" | "binary_sensor";
@@ -98,6 +107,96 @@ function nonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value !== "";
 }
 
+const DEVICE_TOPIC = /^([a-zA-Z0-9_-]+)\/device\/(?:([a-zA-Z0-9_-]+)\/)?([a-zA-Z0-9_-]+)\/config$/;
+/** The abbreviations Home Assistant expands at the root of a device config, and the full names. */
+const DEVICE_ROOT_KEYS: Readonly<Record<string, string>> = {
+  dev: "device",
+  device: "device",
+  o: "origin",
+  origin: "origin",
+  cmps: "components",
+  components: "components",
+};
+const SHARED_KEYS = new Set([
+  "availability",
+  "availability_mode",
+  "availability_template",
+  "availability_topic",
+  "payload_available",
+  "payload_not_available",
+  "state_topic",
+  "command_topic",
+  "qos",
+  "encoding",
+  "~",
+]);
+const PLATFORM_KEYS = ["p", "platform"];
+
+/**
+ * Every reason Home Assistant would refuse (or quietly misread) a device-based config; empty when
+ * it is fine. An empty payload (a removal) is fine.
+ */
+export function deviceDiscoveryProblems(topic: string, payload: string): string[] {
+  const match = DEVICE_TOPIC.exec(topic);
+  if (match === null)
+    return [`topic ${topic} is not <prefix>/device/[<node_id>/]<object_id>/config with [a-zA-Z0-9_-] parts`];
+  if (payload === "") return [];
+  let config: unknown;
+  try {
+    config = JSON.parse(payload);
+  } catch {
+    return [`payload is not JSON: ${payload.slice(0, 80)}`];
+  }
+  if (!isRecord(config)) return ["payload is not a JSON object"];
+  const problems: string[] = [];
+  const root: Record<string, unknown> = {};
+  const shared: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    const full = DEVICE_ROOT_KEYS[key];
+    if (full !== undefined) {
+      if (full in root) problems.push(`"${key}" and its other spelling are both set`);
+      root[full] = value;
+    } else if (SHARED_KEYS.has(key)) shared[key] = value;
+    else
+      problems.push(
+        `unknown device config option "${key}" (only device, origin, components and shared options)`,
+      );
+  }
+  if (!isRecord(root["device"])) problems.push("device (dev) is required and must be an object");
+  if (!isRecord(root["origin"])) problems.push("origin (o) is required and must be an object");
+  else if (!nonEmptyString(root["origin"]["name"])) problems.push("origin.name is required");
+  const components = root["components"];
+  if (!isRecord(components) || Object.keys(components).length === 0) {
+    problems.push("components (cmps) must be a non-empty mapping");
+    return problems;
+  }
+  const [, prefix = "", , objectId = ""] = match;
+  for (const [id, component] of Object.entries(components)) {
+    if (!isRecord(component)) {
+      problems.push(`cmps.${id} must be an object`);
+      continue;
+    }
+    const platformKey = PLATFORM_KEYS.find((key) => key in component);
+    const platform = platformKey === undefined ? undefined : component[platformKey];
+    if (typeof platform !== "string") {
+      problems.push(`cmps.${id}: the platform (p) is required`);
+      continue;
+    }
+    for (const key of ["device", "dev", "origin", "o"]) {
+      if (key in component) problems.push(`cmps.${id}: "${key}" cannot be set per component`);
+    }
+    if (!nonEmptyString(component["unique_id"])) problems.push(`cmps.${id}: unique_id is required`);
+    const rest = Object.fromEntries(
+      Object.entries(component).filter(([key]) => !PLATFORM_KEYS.includes(key)),
+    );
+    const merged = { ...shared, ...rest, device: root["device"], origin: root["origin"] };
+    const single = `${prefix}/${platform}/${objectId}/${id}/config`;
+    for (const problem of discoveryProblems(single, JSON.stringify(merged)))
+      problems.push(`cmps.${id}: ${problem}`);
+  }
+  return problems;
+}
+
 /** Every reason Home Assistant would refuse (or quietly misread) this config; empty when it is fine. */
 export function discoveryProblems(topic: string, payload: string): string[] {
   const problems: string[] = [];
@@ -126,9 +225,18 @@ export function discoveryProblems(topic: string, payload: string): string[] {
     problems.push(`unknown ${component} option "${key}" (Home Assistant drops it)`);
   }
   if ("object_id" in config) problems.push(`"object_id" is deprecated; use default_entity_id`);
-  for (const key of ["name", "unique_id", "state_topic"]) {
+  // cv.icon: a prefix and a name, "mdi:window-open".
+  if ("icon" in config && !(typeof config["icon"] === "string" && /^[^:\s]+:[^:\s]+$/.test(config["icon"])))
+    problems.push(`icon ${JSON.stringify(config["icon"])} is not prefix:name`);
+  for (const key of ["unique_id", "state_topic"]) {
     if (!nonEmptyString(config[key])) problems.push(`"${key}" must be a non-empty string`);
   }
+  // null: the entity takes its device's name (has_entity_name), which then must have one.
+  const name = config["name"];
+  if (name === null) {
+    if (!isRecord(config["device"]) || !nonEmptyString(config["device"]["name"]))
+      problems.push('"name" is null, but the device has no name to take');
+  } else if (!nonEmptyString(name)) problems.push('"name" must be a non-empty string or null');
 
   const entityId = config["default_entity_id"];
   if (entityId !== undefined) {

@@ -3,7 +3,8 @@ import net from "node:net";
 import mqttPacket, { type ISubscribePacket, type Packet } from "mqtt-packet";
 
 /**
- * A broker that speaks just enough MQTT 3.1.1 to misbehave on purpose: it accepts every
+ * A broker that speaks just enough MQTT 3.1.1 to misbehave on purpose: it refuses MQTT 5 as
+ * 3.1.1-only brokers do (such an attempt is not counted as a connection), accepts every other
  * CONNECT, answers PINGREQ, and answers SUBSCRIBE and QoS 1 PUBLISH as the test scripts it.
  * For faults a real broker will not produce (a malformed SUBACK, PUBACKs withheld).
  */
@@ -54,12 +55,19 @@ export async function startFakeMqttBroker(script: FakeBrokerScript = {}): Promis
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => undefined);
-    connections += 1;
-    const connection = connections;
-    latest = socket;
+    let connection = 0;
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     const reply = (packet: Packet) => socket.write(mqttPacket.generate(packet));
     parser.on("packet", (packet: Packet) => {
+      if (connection === 0) {
+        if (packet.cmd === "connect" && packet.protocolVersion === 5) {
+          socket.end(Buffer.from([0x20, 0x02, 0x00, 0x01]));
+          return;
+        }
+        connections += 1;
+        connection = connections;
+        latest = socket;
+      }
       const entry = { connection, packet };
       received.push(entry);
       for (const waiter of waiters) waiter(entry);

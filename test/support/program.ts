@@ -22,6 +22,8 @@ export interface StartProgramOptions {
   readonly options: object | string;
   /** Defaults to a fresh directory next to options.json. */
   readonly dataDir?: string;
+  /** Whether to make the data directory before the start (default); false leaves it to the program. */
+  readonly createDataDir?: boolean;
   /** Added to the environment; `undefined` removes a variable. SUPERVISOR_* are removed unless given. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Defaults to `heartbeat` next to options.json, so that no test writes the container's /run. */
@@ -103,7 +105,7 @@ export async function startProgram(options: StartProgramOptions): Promise<Runnin
     typeof options.options === "string" ? options.options : JSON.stringify(options.options, null, 2),
   );
   const dataDir = options.dataDir ?? path.join(dir, "data");
-  await mkdir(dataDir, { recursive: true });
+  if (options.createDataDir !== false) await mkdir(dataDir, { recursive: true });
 
   const startedAt = Date.now();
   let signalledAt: number | undefined;

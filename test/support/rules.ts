@@ -38,6 +38,14 @@ export function problemsOf(options: unknown): string[] {
   return result.ok ? [] : result.problems;
 }
 
+/**
+ * The problems, each naming its rule by index alone (`rules[0].unit: …` for
+ * `rules[0] "Mean".unit: …`): for tests about what is said of a field, not of how rules are named.
+ */
+export function fieldProblemsOf(options: unknown): string[] {
+  return problemsOf(options).map((problem) => problem.replace(/^(rules\[\d+\]) "(?:[^"\\]|\\.)*"/, "$1"));
+}
+
 /** A derived value with its listed sources sorted by state, as tests ask about them. */
 export interface ReadView extends DerivedValue {
   /** Sources that counted. */
