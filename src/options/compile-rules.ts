@@ -37,8 +37,10 @@ export function compileRules(
   ruleOptions: readonly IndexedRuleOptions[],
 ): { rules: ConfiguredRule[]; problems: IndexedProblem[] } {
   const problems: IndexedProblem[] = [];
-  const reporterOf = (index: number) => (field: string, problem: string) =>
-    problems.push({ index, field, problem });
+  const omittedOf = new Map(ruleOptions.map((each) => [each.index, each.omitted]));
+  const reporterOf = (index: number) => (field: string, problem: string) => {
+    if (omittedOf.get(index)?.has(field) !== true) problems.push({ index, field, problem });
+  };
   const keyOwners = new Map<string, IndexedRuleOptions>();
   const compiled: (ConfiguredRule | undefined)[] = [];
   const summaries: RuleSummary[] = [];
@@ -87,6 +89,8 @@ export function compileRules(
 export interface IndexedRuleOptions {
   readonly index: number;
   readonly options: RuleOptions;
+  /** Fields left out because their values were wrong, which the schema's problems name already. */
+  readonly omitted?: ReadonlySet<string>;
 }
 
 /** One problem of one field of the rule at `index`. */

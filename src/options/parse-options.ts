@@ -84,7 +84,9 @@ function checkRule(raw: unknown, index: number): { problems: string[]; options?:
   const known = new Set(Object.keys(ruleOptionsSchema.shape));
   const rest = Object.fromEntries(Object.entries(raw).filter(([key]) => !wrong.has(key) && known.has(key)));
   const repaired = ruleOptionsSchema.safeParse(rest);
-  return repaired.success ? { problems, options: { index, options: repaired.data } } : { problems };
+  // The fields left out have said what is wrong with them; compiling must not say it again.
+  const omitted = new Set([...wrong].filter((key): key is string => typeof key === "string"));
+  return repaired.success ? { problems, options: { index, options: repaired.data, omitted } } : { problems };
 }
 
 function nameOf(raw: unknown): unknown {

@@ -14,7 +14,7 @@ import {
   type Collector,
   type TestBroker,
 } from "../support/brokers.js";
-import { discoveryProblems } from "../support/discovery-validator.js";
+import { deviceDiscoveryProblems } from "../support/discovery-validator.js";
 import { eventually, startInProcessAddon, type InProcessAddon } from "../support/in-process-addon.js";
 
 const BASE = "mqtt_aggregator";
@@ -153,6 +153,12 @@ for (const kind of brokerKinds()) {
       );
       const addon = running;
       await eventually(() => addon.addon.store.trackedTopicCount >= retained.size, "the devices' topics");
+      // Device configs go out with the start-up announcement, after the retained ones are looked at.
+      await eventually(
+        () => addon.lines.some((line) => line.includes("Announced")),
+        "the announcement",
+        8_000,
+      );
       return { addon, from };
     }
 
@@ -215,12 +221,16 @@ for (const kind of brokerKinds()) {
       // Home Assistant accepts each formula entity's config: sensors, and a binary sensor for heating needed.
       for (const key of FORMULA_KEYS) {
         const config = configs.messages.findLast(
-          (message) => message.topic.endsWith(`/${key}/config`) && message.payload !== "",
+          (message) =>
+            /^homeassistant\/device\//.test(message.topic) &&
+            message.payload !== "" &&
+            key in ((JSON.parse(message.payload) as { cmps?: object }).cmps ?? {}),
         );
-        expect(config?.topic, key).toMatch(
-          key === "heating_needed" ? /^homeassistant\/binary_sensor\// : /^homeassistant\/sensor\//,
-        );
-        expect(discoveryProblems(config?.topic ?? "", config?.payload ?? ""), key).toEqual([]);
+        expect(config, key).toBeDefined();
+        const component = (JSON.parse(config?.payload ?? "{}") as { cmps: Record<string, { p: string }> })
+          .cmps[key];
+        expect(component?.p, key).toBe(key === "heating_needed" ? "binary_sensor" : "sensor");
+        expect(deviceDiscoveryProblems(config?.topic ?? "", config?.payload ?? ""), key).toEqual([]);
       }
 
       // The living room's sensor says it is offline: every formula using it goes unavailable, saying why.

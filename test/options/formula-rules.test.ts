@@ -123,10 +123,10 @@ describe("problems of a formula", () => {
       'rules[0] "Nothing".formula: required with function: formula, such as living_room_temperature - outside_temperature',
     ]);
     expect(problemsOf({ rules: [{ ...OUTSIDE_TEMPERATURE, formula: "1 + 1" }] })).toEqual([
-      "rules[0].formula: only function: formula takes a formula; mean reads topics",
+      'rules[0] "Outside temperature".formula: only function: formula takes a formula; mean reads topics',
     ]);
     expect(problemsOf({ rules: [{ name: "No topic", function: "mean" }] })).toEqual([
-      "rules[0].topic: required (the MQTT topic filter to read); only function: formula has none",
+      'rules[0] "No topic".topic: required (the MQTT topic filter to read); only function: formula has none',
     ]);
   });
 
@@ -214,7 +214,7 @@ describe("problems of a formula", () => {
 
   it("refuses a duplicate key, as for every rule", () => {
     expect(problemsWith(formula("Windows", "outside_temperature < 0"))).toEqual([
-      'rules[4] "Windows".name: rules[2] already has the key "windows"; give one of them a different id',
+      'rules[4] "Windows".name: rules[2] "Windows" already has the key "windows"; give one of them a different id',
     ]);
   });
 });
