@@ -23,6 +23,7 @@ import {
 import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
 import { ingestMessage } from "./message-intake.js";
+import { inSlices, PUBLISH_SLICE, ReadQueue } from "./read-queue.js";
 import { scheduleReads } from "./read-schedule.js";
 import { UpdateScheduler } from "./update-scheduler.js";
 
@@ -90,6 +91,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         `Rule "${rule.nameTemplate}" matches more than ${rule.maxSources} topics (max_sources); the least recently updated are dropped, starting with ${topic}`,
       ),
   });
+  const reads = new ReadQueue();
   const stateFile = new StateFile(deps.dataDir);
   // Restored readings are published as soon as the broker is there, not at the first read time.
   let publishRestored = (await restoreReadings(stateFile, store, clock, log)) > 0;
@@ -161,18 +163,23 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   const updates = new UpdateScheduler({
     store,
+    readChanged: () => reads.run(() => store.beginReadChanged(now())),
     rules: settings.rules,
     now,
+    // A slice at a time: a read of 1,000 entities publishes 3,000 messages, which would hold up
+    // the event loop for a while if handed to MQTT.js at once.
     publish: (outputs) =>
-      publisher.publishDerived(
-        outputs.map(({ value, pending }) => ({
-          derived: value,
-          // Shown in wall time: when the pending change takes effect, as a person reads it.
-          pending:
-            pending === undefined
-              ? undefined
-              : { on: pending.on, at: new Date(wallNow() + pending.at - now()) },
-        })),
+      inSlices(outputs, PUBLISH_SLICE, (slice) =>
+        publisher.publishDerived(
+          slice.map(({ value, pending }) => ({
+            derived: value,
+            // Shown in wall time: when the pending change takes effect, as a person reads it.
+            pending:
+              pending === undefined
+                ? undefined
+                : { on: pending.on, at: new Date(wallNow() + pending.at - now()) },
+          })),
+        ),
       ),
   });
 
@@ -259,7 +266,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     const at = now();
-    const { values: derived, turnedUnusable } = store.read(at, ruleKeys);
+    const { values: derived, turnedUnusable } = await reads.run(() => store.beginRead(now(), ruleKeys));
     warnUnusable(turnedUnusable, log);
     await publisher.retire(store.takeRemovedEntities());
     await updates.show(derived, "interval");

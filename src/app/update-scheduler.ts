@@ -1,6 +1,6 @@
 import type { DerivedValue } from "../core/derived-value.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
-import type { ReadingsStore } from "../core/readings-store.js";
+import type { ReadingsStore, ReadResult } from "../core/readings-store.js";
 import type { Rule } from "../core/rule.js";
 
 /**
@@ -12,6 +12,8 @@ export const COALESCE_MS = 100;
 
 export interface UpdateSchedulerOptions {
   readonly store: ReadingsStore;
+  /** Computes the entities marked as changed (the store's readChanged, in slices, after any read under way). */
+  readonly readChanged: () => Promise<ReadResult>;
   readonly rules: readonly Rule[];
   /** The monotonic clock. */
   readonly now: () => number;
@@ -81,7 +83,7 @@ export class UpdateScheduler {
       return;
     }
     const run = async () => {
-      const { values } = this.options.store.readChanged(this.options.now());
+      const { values } = await this.options.readChanged();
       await this.show(values, "change");
     };
     this.flushing = run().finally(() => {

@@ -1,5 +1,6 @@
-import { applyBinary, applyNumeric, isBinaryFunction } from "./aggregate-functions.js";
+import { applyBinary, applyNumeric, isBinaryFunction, usesOnValue } from "./aggregate-functions.js";
 import type { EntityGroup, EntityIdentity } from "./entity-group.js";
+import type { Rule } from "./rule.js";
 
 export type DerivedState =
   | { readonly kind: "number"; readonly value: number }
@@ -65,6 +66,11 @@ export interface UnusableSource {
 export class GroupTally {
   readonly numbers: number[] = [];
   readonly matches: boolean[] = [];
+  readonly rule: Rule;
+  /** What the rule asks of every reading, looked up once per read rather than once per reading. */
+  readonly comparesOnValue: boolean;
+  readonly honoursTempUnit: boolean;
+  readonly followsDevice: boolean;
   private latestArrival = Number.NEGATIVE_INFINITY;
   private latestValue = 0;
   private readonly counted: SourceStatus[] = [];
@@ -83,25 +89,51 @@ export class GroupTally {
   constructor(
     readonly group: EntityGroup,
     private readonly listLimit: number,
-  ) {}
+  ) {
+    this.rule = group.rule;
+    this.comparesOnValue = usesOnValue(group.rule.function);
+    this.honoursTempUnit = group.rule.targetUnit?.dimension === "temperature";
+    this.followsDevice = group.rule.availability.kind !== "off";
+  }
 
   get inputs(): number {
     return this.numbers.length + this.matches.length;
   }
 
-  /** Whether a source in `state` would be listed: building its status costs an object and a string. */
-  wouldList(state: SourceState): boolean {
-    return (state === "counted" ? this.counted : this.others).length < this.listLimit;
+  /**
+   * Whether a counted source, or one that does not count, would still be listed: building its
+   * status costs an object and a string, so it is built only then.
+   */
+  listsCounted(): boolean {
+    return this.counted.length < this.listLimit;
+  }
+  listsOthers(): boolean {
+    return this.others.length < this.listLimit;
   }
 
-  note(status: SourceStatus | undefined, state: SourceState): void {
+  /** A source listed by name, and counted. */
+  list(status: SourceStatus): void {
+    this.counts[status.state] += 1;
+    (status.state === "counted" ? this.counted : this.others).push(status);
+  }
+
+  /** A source past the lists' limit: only counted. */
+  countUnlisted(state: SourceState = "counted"): void {
     this.counts[state] += 1;
-    if (status !== undefined) (state === "counted" ? this.counted : this.others).push(status);
+  }
+
+  /** A source with nothing at the rule's value path: counted, never listed. */
+  noValue(): void {
+    this.counts.no_value += 1;
   }
 
   /** A counted reading stops counting at `at`: the first millisecond past its receipt plus max_age. */
   expiresAt(at: number): void {
     if (Number.isFinite(at) && (this.changesAt === undefined || at < this.changesAt)) this.changesAt = at;
+  }
+
+  addMatch(on: boolean): void {
+    this.matches.push(on);
   }
 
   addNumber(value: number, arrival: number): void {

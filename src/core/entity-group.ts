@@ -9,6 +9,7 @@ import {
   shortHash,
   slugify,
 } from "./entity-naming.js";
+import type { GroupTally } from "./derived-value.js";
 import type { SourceTopic } from "./source-topic.js";
 
 /** Who a derived entity is: stable keys for Home Assistant and the name shown to the user. */
@@ -25,7 +26,12 @@ export interface EntityIdentity {
 
 /** One derived entity's inputs: the topics feeding it and what has been reported about them. */
 export class EntityGroup {
-  readonly topics = new Map<string, SourceTopic>();
+  /**
+   * The topics feeding it, in the order they came. A list rather than a map by topic: a source
+   * knows its groups, which answers "is it in this group?", and the list costs a pointer per member.
+   * Replaced rather than changed when members leave, so that a read under way keeps its own list.
+   */
+  sources: SourceTopic[] = [];
   /** Whether a read has produced a value for it, so that someone may be showing that value. */
   read = false;
   /**
@@ -35,6 +41,10 @@ export class EntityGroup {
   revealed = false;
   /** Marked for recomputing at once (`update: change`); the store keeps a list of the marked. */
   changed = false;
+  /** Gone from its rule (its last topic dropped at a source limit): a read under way leaves it out. */
+  removed = false;
+  /** What the read under way has gathered for it; undefined between reads (one read at a time). */
+  tally: GroupTally | undefined = undefined;
 
   constructor(
     readonly rule: Rule,

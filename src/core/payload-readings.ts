@@ -45,6 +45,7 @@ export interface PayloadReadings {
 }
 
 const NONE: PayloadReadings = Object.freeze({ readings: Object.freeze([]), leftOut: 0 });
+const NO_PATHS: readonly ValuePath[] = Object.freeze([]);
 
 /**
  * The readings of a payload for a rule's value path alternatives: those of the first alternative
@@ -58,7 +59,8 @@ export function readingsOf(
   honourTempUnit: boolean,
 ): PayloadReadings {
   if (paths.length === 0) return whole(payload, undefined);
-  const excluded = paths.filter((path) => path.excludes);
+  // Read at every source at every read: the list of exclusions is built only when there are some.
+  const excluded = paths.some((path) => path.excludes) ? paths.filter((path) => path.excludes) : NO_PATHS;
   for (const path of paths) {
     if (path.excludes) continue;
     const found =
@@ -106,6 +108,13 @@ function atPath(
       leftOut: 0,
     };
   const unit = path.unit ?? (honourTempUnit ? tasmotaTempUnit(payload.json) : undefined);
+  // The usual path, keys without `*` and nothing left out, is followed without a walk's bookkeeping.
+  if (!path.hasWildcard && excluded.length === 0) {
+    const node = atKeys(payload.json, path.segments);
+    if (node === MISSING) return NONE;
+    const value = jsonValue(node);
+    return value.kind === "absent" ? NONE : { readings: [{ key: undefined, value, unit }], leftOut: 0 };
+  }
   const walk: Walk = {
     segments: path.segments,
     excluded,
@@ -163,6 +172,21 @@ function collect(node: unknown, index: number, walk: Walk): void {
   walk.keys.push(key);
   collect(record[key], index + 1, walk);
   walk.keys.pop();
+}
+
+const MISSING = Symbol("missing");
+
+/** The node at a path of keys, or MISSING when the payload has nothing there. */
+function atKeys(json: unknown, segments: readonly PathSegment[]): unknown {
+  let node = json;
+  for (const segment of segments) {
+    if (typeof node !== "object" || node === null || segment.kind !== "key") return MISSING;
+    const record = node as Record<string, unknown>;
+    const key = matchingKey(record, segment.key, segment.lower);
+    if (key === undefined) return MISSING;
+    node = record[key];
+  }
+  return node;
 }
 
 /** Whether an exclusion's segments name exactly these keys (without regard to case, `*` for any). */

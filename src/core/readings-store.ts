@@ -1,10 +1,10 @@
-import { LISTED_SOURCES, type DerivedValue, type UnusableSource } from "./derived-value.js";
+import { LISTED_SOURCES } from "./derived-value.js";
 import { AVAILABILITY_LEVELS, availabilityTopicOf } from "./device-availability.js";
 import { EntityGroup, identify, type EntityIdentity } from "./entity-group.js";
 import { groupSlug, ruleKeyOfEntity } from "./entity-naming.js";
-import { ReadPass } from "./read-pass.js";
+import { ReadPass, type ReadJob, type ReadResult } from "./read-pass.js";
 import { fansOut, type Rule } from "./rule.js";
-import { SourceTopic } from "./source-topic.js";
+import { AvailabilityTopic, Memberships, SourceTopic } from "./source-topic.js";
 import { TopicMatcher } from "./topic-matcher.js";
 
 /** Device availability topics kept at most: a `#` over a broker full of `…/status` topics stays bounded. */
@@ -12,11 +12,7 @@ export const MAX_AVAILABILITY_TOPICS = 10_000;
 /** Topics that feed no rule (excluded ones) remembered at most, so that they skip the matcher. */
 const MAX_IGNORED_TOPICS = 10_000;
 
-/** What a read found: the derived values, and the sources that turned unusable at it. */
-export interface ReadResult {
-  readonly values: DerivedValue[];
-  readonly turnedUnusable: UnusableSource[];
-}
+export type { ReadJob, ReadResult } from "./read-pass.js";
 
 /** A fanned-out entity's key, saved where arrival order decided it. */
 export interface SavedEntityKey {
@@ -66,13 +62,15 @@ export class ReadingsStore {
   private readonly matcher = new TopicMatcher<FilterTarget>();
   private readonly exclusions = new TopicMatcher<RuleState>();
   private readonly topics = new Map<string, SourceTopic>();
+  private readonly memberships = new Memberships();
   /** Topics where devices say whether they are online, by topic; also in `topics`. */
-  private readonly availability = new Map<string, SourceTopic>();
+  private readonly availability = new Map<string, AvailabilityTopic>();
   /** Bumped when an availability topic appears, so sources look for their device again. */
   private availabilityGeneration = 0;
   private readonly ignored = new Set<string>();
   private arrivals = 0;
-  private passes = 0;
+  /** The read under way, if any: reads are one at a time. */
+  private reading: ReadPass | undefined;
   /** Entity keys shown in an earlier run: their groups are revealed as soon as they exist. */
   private readonly shownBefore = new Set<string>();
   private removedEntities: EntityIdentity[] = [];
@@ -114,9 +112,10 @@ export class ReadingsStore {
     source.payload = payload;
     source.receivedAt = now;
     source.arrival = ++this.arrivals;
-    source.version += 1;
-    if (source.changeGroups !== null) this.markChanged(source.changeGroups);
-    if (source.dependents !== null) this.markDependents(source.dependents);
+    const marked = source.membership.changeGroups;
+    if (marked !== null) this.markChanged(marked);
+    if (source instanceof AvailabilityTopic && source.dependents !== null)
+      this.markDependents(source.dependents);
   }
 
   /** Whether some `update: change` entity waits to be recomputed (readChanged). */
@@ -132,10 +131,15 @@ export class ReadingsStore {
 
   /** Derived values of the `update: change` entities whose inputs changed since they were computed. */
   readChanged(now: number, listLimit = LISTED_SOURCES): ReadResult {
+    return completed(this.beginReadChanged(now, listLimit));
+  }
+
+  /** readChanged, a slice at a time (see ReadJob). */
+  beginReadChanged(now: number, listLimit = LISTED_SOURCES): ReadJob {
     const groups = this.changedGroups;
     this.changedGroups = [];
     for (const group of groups) group.changed = false;
-    return this.readGroups(groups, now, listLimit);
+    return this.beginPass(groups, now, listLimit);
   }
 
   private markChanged(groups: readonly EntityGroup[]): void {
@@ -147,8 +151,10 @@ export class ReadingsStore {
   }
 
   private markDependents(dependents: ReadonlySet<SourceTopic>): void {
-    for (const dependent of dependents)
-      if (dependent.changeGroups !== null) this.markChanged(dependent.changeGroups);
+    for (const dependent of dependents) {
+      const marked = dependent.membership.changeGroups;
+      if (marked !== null) this.markChanged(marked);
+    }
   }
 
   /** A payload too large to keep: remembered only as unusable, so it cannot pin memory. */
@@ -158,7 +164,6 @@ export class ReadingsStore {
     source.payload = { bytes };
     source.receivedAt = now;
     source.arrival = ++this.arrivals;
-    source.version += 1;
   }
 
   /**
@@ -166,24 +171,46 @@ export class ReadingsStore {
    * Fanned-out entities that never had a usable reading are left out: they do not exist yet.
    */
   read(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadResult {
-    const groups: EntityGroup[] = [];
-    for (const state of this.selectStates(ruleKeys)) groups.push(...state.groups.values());
-    return this.readGroups(groups, now, listLimit);
+    return completed(this.beginRead(now, ruleKeys, listLimit));
   }
 
-  private readGroups(groups: readonly EntityGroup[], now: number, listLimit: number): ReadResult {
-    const pass = new ReadPass(now, ++this.passes, listLimit, (source) => this.deviceOf(source));
-    for (const group of groups) pass.include(group);
-    for (const group of groups) for (const source of group.topics.values()) pass.visit(source);
-    const values: DerivedValue[] = [];
-    for (const [group, tally] of pass.tallies) {
-      if (tally.inputs > 0) group.revealed = true;
-      if (!this.exists(group)) continue;
-      values.push(tally.finish());
-      group.read = true;
-    }
-    for (const group of groups) this.release(group, now);
-    return { values, turnedUnusable: pass.turnedUnusable };
+  /**
+   * read, a slice at a time (see ReadJob): the caller lets other work run between slices. Messages
+   * that arrive meanwhile are taken as they come; one read at a time.
+   */
+  beginRead(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadJob {
+    const states = this.selectStates(ruleKeys);
+    const groups: EntityGroup[] = [];
+    for (const state of states) for (const group of state.groups.values()) groups.push(group);
+    return this.beginPass(groups, now, listLimit, states.size === this.states.size);
+  }
+
+  private beginPass(
+    groups: readonly EntityGroup[],
+    now: number,
+    listLimit: number,
+    everyGroup = false,
+  ): ReadJob {
+    // Two passes at a time would share the groups' tallies: a bug in the caller.
+    if (this.reading !== undefined) throw new Error("a read is under way; reads are one at a time");
+    const sources = everyGroup ? this.topics.values() : undefined;
+    const pass = new ReadPass(groups, sources, now, listLimit, {
+      shows: (group, tally) => {
+        if (tally.inputs > 0) group.revealed = true;
+        return this.exists(group);
+      },
+      deviceOf: (source) => this.deviceOf(source),
+      ended: () => {
+        if (this.reading === pass) this.reading = undefined;
+      },
+    });
+    this.reading = pass;
+    return pass;
+  }
+
+  /** Ends the read under way without its result, if one is (the app stopping halfway through). */
+  abandonRead(): void {
+    this.reading?.abandon();
   }
 
   /** Every entity known now: each plain rule, and each fanned-out value that has had a usable reading. */
@@ -215,7 +242,7 @@ export class ReadingsStore {
   }
 
   /** The source's device availability topic, looked up again only when new ones have appeared. */
-  private deviceOf(source: SourceTopic): SourceTopic | null {
+  private deviceOf(source: SourceTopic): AvailabilityTopic | null {
     if (source.deviceGeneration === this.availabilityGeneration) return source.device;
     source.deviceGeneration = this.availabilityGeneration;
     const previous = source.device;
@@ -307,7 +334,7 @@ export class ReadingsStore {
     for (const reading of saved) {
       if (reading.receivedAt > now) continue;
       const known = this.topics.get(reading.topic);
-      if (known !== undefined && known.version > 0) continue;
+      if (known !== undefined && known.arrival > 0) continue;
       const availability = isAvailabilityTopic(reading.topic);
       // Too old for every rule: admitting it would only create an entity or take a source slot.
       if (
@@ -319,11 +346,11 @@ export class ReadingsStore {
       const source = known ?? this.admit(reading.topic, reading.receivedAt);
       if (source === undefined) continue;
       // A device's last word on its availability holds however old it is, until it says otherwise.
-      if (!this.availability.has(reading.topic) && now - reading.receivedAt > source.keepForMs) continue;
+      if (!this.availability.has(reading.topic) && now - reading.receivedAt > source.membership.keepForMs)
+        continue;
       source.payload = reading.payload;
       source.receivedAt = reading.receivedAt;
       source.arrival = ++this.arrivals;
-      source.version += 1;
       restored += 1;
     }
     return restored;
@@ -337,12 +364,15 @@ export class ReadingsStore {
     return longest;
   }
 
-  private selectStates(ruleKeys: readonly string[] | undefined): Iterable<RuleState> {
-    if (ruleKeys === undefined) return this.states.values();
-    return ruleKeys.flatMap((key) => {
+  /** The states of these rules (of all by default), each once. */
+  private selectStates(ruleKeys: readonly string[] | undefined): Set<RuleState> {
+    if (ruleKeys === undefined) return new Set(this.states.values());
+    const selected = new Set<RuleState>();
+    for (const key of ruleKeys) {
       const state = this.states.get(key);
-      return state === undefined ? [] : [state];
-    });
+      if (state !== undefined) selected.add(state);
+    }
+    return selected;
   }
 
   private sourceOf(topic: string, now: number): SourceTopic | undefined {
@@ -357,10 +387,12 @@ export class ReadingsStore {
   /** First sight of a topic: find the groups it feeds, making room under each rule's source limit. */
   private admit(topic: string, now: number): SourceTopic | undefined {
     for (const prefix of this.ignoredPrefixes) if (topic.startsWith(prefix)) return undefined;
-    const source = new SourceTopic(topic);
     const availability = isAvailabilityTopic(topic) && this.availability.size < MAX_AVAILABILITY_TOPICS;
+    const source = availability
+      ? new AvailabilityTopic(topic, this.memberships.none)
+      : new SourceTopic(topic, this.memberships.none);
     this.attach(source, now);
-    if (availability) {
+    if (source instanceof AvailabilityTopic) {
       this.availability.set(topic, source);
       this.availabilityGeneration += 1;
       // Which sources it speaks for is found at their next computation: recompute every change-driven one.
@@ -390,10 +422,10 @@ export class ReadingsStore {
         target.state,
         target.order.length === 0 ? [] : reorder(captures, target.order),
       );
-      if (group.topics.has(source.topic)) continue;
+      if (source.membership.groups.includes(group)) continue;
       if (target.state.sourceCount >= target.state.rule.maxSources) this.dropLeastRecent(target.state);
-      group.topics.set(source.topic, source);
-      source.join(group);
+      group.sources.push(source);
+      source.membership = source.membership.with(group);
       target.state.sourceCount += 1;
     }
   }
@@ -422,17 +454,23 @@ export class ReadingsStore {
   private dropLeastRecent(state: RuleState): void {
     const tracked: { group: EntityGroup; source: SourceTopic }[] = [];
     for (const group of state.groups.values()) {
-      for (const source of group.topics.values()) tracked.push({ group, source });
+      for (const source of group.sources) tracked.push({ group, source });
     }
     tracked.sort((a, b) => a.source.receivedAt - b.source.receivedAt);
     const count = Math.max(1, Math.floor(state.rule.maxSources / 10));
+    const dropped = new Map<EntityGroup, Set<SourceTopic>>();
+    const gone = new Set<EntityGroup>();
     for (const { group, source } of tracked.slice(0, count)) {
-      group.topics.delete(source.topic);
-      source.leave(group);
+      let leaving = dropped.get(group);
+      if (leaving === undefined) dropped.set(group, (leaving = new Set()));
+      leaving.add(source);
+      source.membership = this.memberships.without(source.membership, group);
       state.sourceCount -= 1;
-      if (group.topics.size === 0 && fansOut(state.rule)) {
+      if (leaving.size === group.sources.length && fansOut(state.rule)) {
         state.groups.delete(group.key);
         this.groupsByEntityKey.delete(group.identity.entityKey);
+        group.removed = true;
+        gone.add(group);
         // Free the key, so the entity gets the same key back if its value returns.
         state.entityKeys.delete(group.identity.entityKey);
         // Only entities a read has shown: an explosion of new values between reads stays unremembered.
@@ -443,16 +481,14 @@ export class ReadingsStore {
       if (source.groups.length > 0) source.partial = true;
       else if (!this.availability.has(source.topic)) this.topics.delete(source.topic);
     }
+    // A new list rather than the old one changed: a read under way keeps the one it is walking.
+    for (const [group, leaving] of dropped)
+      group.sources = group.sources.filter((source) => !leaving.has(source));
+    this.memberships.forget(gone);
     const first = tracked[0];
     if (!state.limitReported && first !== undefined) {
       state.limitReported = true;
       this.onSourceLimit(state.rule, first.source.topic);
-    }
-  }
-
-  private release(group: EntityGroup, now: number): void {
-    for (const source of group.topics.values()) {
-      if (source.payload !== undefined && now - source.receivedAt > source.keepForMs) source.forgetPayload();
     }
   }
 }
@@ -472,4 +508,11 @@ function reorder(captures: readonly string[], order: readonly number[]): string[
 
 function captureList(rule: Rule, group: EntityGroup): string[] {
   return rule.captureNames.map((name) => group.identity.captures[name] ?? "");
+}
+
+/** Runs a read to its end at once. */
+function completed(job: ReadJob): ReadResult {
+  // An unlimited budget completes a read in one step.
+  job.step(Number.POSITIVE_INFINITY);
+  return job.result();
 }
