@@ -52,9 +52,12 @@ export interface AddonDependencies {
 /** Warnings about sources turning unusable, at most, per read; a count says how many more. */
 const UNUSABLE_WARNINGS_PER_READ = 10;
 
+/** Read once: the getter costs as much as performance.now() itself, and the clock is read for every message. */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Milliseconds on a clock that only moves forward, anchored near the wall clock for readability. */
 export function monotonicNow(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }
 
 export interface RunningAddon {
@@ -163,7 +166,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   const updates = new UpdateScheduler({
     store,
-    readChanged: () => reads.run(() => store.beginReadChanged(now())),
+    readChanged: (held) => reads.run(() => store.beginReadChanged(now(), undefined, held)),
     rules: settings.rules,
     now,
     // A slice at a time: a read of 1,000 entities publishes 3,000 messages, which would hold up

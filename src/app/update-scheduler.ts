@@ -1,4 +1,5 @@
 import type { DerivedValue } from "../core/derived-value.js";
+import type { EntityIdentity } from "../core/entity-group.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
 import type { ReadingsStore, ReadResult } from "../core/readings-store.js";
 import type { Rule } from "../core/rule.js";
@@ -12,8 +13,11 @@ export const COALESCE_MS = 100;
 
 export interface UpdateSchedulerOptions {
   readonly store: ReadingsStore;
-  /** Computes the entities marked as changed (the store's readChanged, in slices, after any read under way). */
-  readonly readChanged: () => Promise<ReadResult>;
+  /**
+   * Computes the entities marked as changed but those `held` holds back (the store's readChanged,
+   * in slices, after any read under way).
+   */
+  readonly readChanged: (held: (identity: EntityIdentity) => boolean) => Promise<ReadResult>;
   readonly rules: readonly Rule[];
   /** The monotonic clock. */
   readonly now: () => number;
@@ -83,7 +87,7 @@ export class UpdateScheduler {
       return;
     }
     const run = async () => {
-      const { values } = await this.options.readChanged();
+      const { values } = await this.options.readChanged((identity) => this.holdsBack(identity));
       await this.show(values, "change");
     };
     this.flushing = run().finally(() => {
@@ -91,6 +95,20 @@ export class UpdateScheduler {
     });
     await this.flushing;
     this.poke();
+  }
+
+  /**
+   * A numeric entity published less than `min_interval` ago is not computed at each flush only to
+   * be held back: it is computed when it may be published, with whatever its inputs say by then.
+   */
+  private holdsBack(identity: EntityIdentity): boolean {
+    const rule = this.rules.get(identity.ruleKey);
+    const allowedAt =
+      rule === undefined ? undefined : this.policy.heldUntil(identity.entityKey, rule, this.options.now());
+    if (allowedAt === undefined) return false;
+    const wake = this.wakes.get(identity.entityKey);
+    if (wake === undefined || allowedAt < wake) this.wakes.set(identity.entityKey, allowedAt);
+    return true;
   }
 
   private armWakeTimer(): void {

@@ -1,4 +1,4 @@
-import { applyBinary, applyNumeric, isBinaryFunction, usesOnValue } from "./aggregate-functions.js";
+import { applyBinary, applyNumeric, isBinaryFunction } from "./aggregate-functions.js";
 import type { EntityGroup, EntityIdentity } from "./entity-group.js";
 import type { Rule } from "./rule.js";
 
@@ -91,9 +91,9 @@ export class GroupTally {
     private readonly listLimit: number,
   ) {
     this.rule = group.rule;
-    this.comparesOnValue = usesOnValue(group.rule.function);
-    this.honoursTempUnit = group.rule.targetUnit?.dimension === "temperature";
-    this.followsDevice = group.rule.availability.kind !== "off";
+    this.comparesOnValue = group.comparesOnValue;
+    this.honoursTempUnit = group.honoursTempUnit;
+    this.followsDevice = group.followsDevice;
   }
 
   get inputs(): number {

@@ -1,3 +1,4 @@
+import { usesOnValue } from "./aggregate-functions.js";
 import { fansOut, type Rule } from "./rule.js";
 import {
   GROUP_SEPARATOR,
@@ -45,13 +46,21 @@ export class EntityGroup {
   removed = false;
   /** What the read under way has gathered for it; undefined between reads (one read at a time). */
   tally: GroupTally | undefined = undefined;
+  /** What the rule asks of every reading, worked out once rather than at every read. */
+  readonly comparesOnValue: boolean;
+  readonly honoursTempUnit: boolean;
+  readonly followsDevice: boolean;
 
   constructor(
     readonly rule: Rule,
     /** The captured values joined with "/", which no topic level can contain. */
     readonly key: string,
     readonly identity: EntityIdentity,
-  ) {}
+  ) {
+    this.comparesOnValue = usesOnValue(rule.function);
+    this.honoursTempUnit = rule.targetUnit?.dimension === "temperature";
+    this.followsDevice = rule.availability.kind !== "off";
+  }
 }
 
 /**

@@ -48,9 +48,9 @@ export class OutputPolicy {
       this.states.set(key, state);
     }
     const expiry = value.changesAt;
-    if (trigger === "change" && rule.update === "change" && !isBinaryFunction(rule.function)) {
-      const allowedAt = state.lastOutputAt + rule.minIntervalMs;
-      if (now < allowedAt) return { output: undefined, wakeAt: allowedAt };
+    if (trigger === "change") {
+      const allowedAt = this.heldUntil(key, rule, now);
+      if (allowedAt !== undefined) return { output: undefined, wakeAt: allowedAt };
     }
     state.lastOutputAt = now;
     if (!isBinaryFunction(rule.function) || value.state.kind !== "binary") {
@@ -73,6 +73,18 @@ export class OutputPolicy {
     const shown: DerivedValue = { ...value, state: { kind: "binary", on: state.shownOn } };
     const wakeAt = earliest(state.pending?.at, expiry);
     return { output: { value: shown, pending: state.pending }, wakeAt };
+  }
+
+  /**
+   * When a numeric entity on change may be shown again, while `min_interval` holds it back after
+   * its last output; undefined when it may be shown now. Computing it before then is wasted work.
+   */
+  heldUntil(entityKey: string, rule: Rule, now: number): number | undefined {
+    if (rule.update !== "change" || isBinaryFunction(rule.function)) return undefined;
+    const state = this.states.get(entityKey);
+    if (state === undefined) return undefined;
+    const allowedAt = state.lastOutputAt + rule.minIntervalMs;
+    return now < allowedAt ? allowedAt : undefined;
   }
 
   /** Forgets an entity that is gone, so that its key starts afresh if it comes back. */

@@ -129,17 +129,33 @@ export class ReadingsStore {
     if (group !== undefined) this.markChanged([group]);
   }
 
-  /** Derived values of the `update: change` entities whose inputs changed since they were computed. */
-  readChanged(now: number, listLimit = LISTED_SOURCES): ReadResult {
-    return completed(this.beginReadChanged(now, listLimit));
+  /**
+   * Derived values of the `update: change` entities whose inputs changed since they were computed.
+   * Those `held` says are held back (by `min_interval`) are not computed, and no longer marked: the
+   * caller computes them again when it may show them (markEntityChanged).
+   */
+  readChanged(
+    now: number,
+    listLimit = LISTED_SOURCES,
+    held: (identity: EntityIdentity) => boolean = () => false,
+  ): ReadResult {
+    return completed(this.beginReadChanged(now, listLimit, held));
   }
 
   /** readChanged, a slice at a time (see ReadJob). */
-  beginReadChanged(now: number, listLimit = LISTED_SOURCES): ReadJob {
+  beginReadChanged(
+    now: number,
+    listLimit = LISTED_SOURCES,
+    held: (identity: EntityIdentity) => boolean = () => false,
+  ): ReadJob {
     const groups = this.changedGroups;
     this.changedGroups = [];
     for (const group of groups) group.changed = false;
-    return this.beginPass(groups, now, listLimit);
+    return this.beginPass(
+      groups.filter((group) => !held(group.identity)),
+      now,
+      listLimit,
+    );
   }
 
   private markChanged(groups: readonly EntityGroup[]): void {
@@ -150,7 +166,7 @@ export class ReadingsStore {
     }
   }
 
-  private markDependents(dependents: ReadonlySet<SourceTopic>): void {
+  private markDependents(dependents: readonly SourceTopic[]): void {
     for (const dependent of dependents) {
       const marked = dependent.membership.changeGroups;
       if (marked !== null) this.markChanged(marked);
@@ -256,8 +272,8 @@ export class ReadingsStore {
     const device = topic === undefined ? undefined : this.availability.get(topic);
     if (device !== undefined && device !== source) source.device = device;
     if (previous !== source.device) {
-      previous?.dependents?.delete(source);
-      if (source.device !== null) (source.device.dependents ??= new Set()).add(source);
+      previous?.removeDependent(source);
+      source.device?.addDependent(source);
     }
     return source.device;
   }

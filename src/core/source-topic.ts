@@ -65,6 +65,10 @@ export class Memberships {
 const PARTIAL = 1;
 const HAD_READING = 2;
 const WARNED = 4;
+/** The bits above the booleans hold `deviceGeneration` + 1. */
+const GENERATION_SHIFT = 3;
+/** Generations fit the bits left of a small integer; the store has far fewer (MAX_AVAILABILITY_TOPICS). */
+export const MAX_GENERATION = 2 ** 27;
 
 /**
  * The latest payload of one topic, shared by every entity group it feeds. The message path only
@@ -86,9 +90,10 @@ export class SourceTopic {
   membership: Membership;
   /** The topic where this source's device says whether it is online; null when it has none. */
   device: AvailabilityTopic | null = null;
-  /** The store's availability generation `device` was looked up in; -1 before the first look. */
-  deviceGeneration = -1;
-  /** The booleans below, in one field: a field costs the same whether it holds a flag or a pointer. */
+  /**
+   * The booleans below and the device's generation, in one field: a field costs 8 bytes whether it
+   * holds a flag or a pointer, and a store may hold 100,000 sources.
+   */
   private flags = 0;
 
   constructor(
@@ -126,6 +131,16 @@ export class SourceTopic {
     this.flags = value ? this.flags | WARNED : this.flags & ~WARNED;
   }
 
+  /** The store's availability generation `device` was looked up in; -1 before the first look. */
+  get deviceGeneration(): number {
+    return (this.flags >>> GENERATION_SHIFT) - 1;
+  }
+  set deviceGeneration(generation: number) {
+    if (generation < -1 || generation >= MAX_GENERATION)
+      throw new Error(`generation ${generation} out of range`);
+    this.flags = (this.flags & ((1 << GENERATION_SHIFT) - 1)) | ((generation + 1) << GENERATION_SHIFT);
+  }
+
   /** Releases what a stale reading held; the topic stays known so it can be listed as stale. */
   forgetPayload(): void {
     this.payload = undefined;
@@ -134,8 +149,22 @@ export class SourceTopic {
 
 /** A topic where a device says whether it is online; it may feed groups of its own too (`tele/+/LWT`). */
 export class AvailabilityTopic extends SourceTopic {
-  /** The sources whose device this is, so that they recompute when it speaks. */
-  dependents: Set<SourceTopic> | null = null;
+  /**
+   * The sources whose device this is, so that they recompute when it speaks. A list: most devices
+   * have a few, and a list of one costs less than half a set of one; it changes only when a source
+   * finds another device.
+   */
+  dependents: SourceTopic[] | null = null;
+
+  addDependent(source: SourceTopic): void {
+    this.dependents ??= [];
+    if (!this.dependents.includes(source)) this.dependents.push(source);
+  }
+
+  removeDependent(source: SourceTopic): void {
+    const at = this.dependents?.indexOf(source) ?? -1;
+    if (at >= 0) this.dependents?.splice(at, 1);
+  }
   private parsedArrival = -1;
   private state: "online" | "offline" | undefined = undefined;
 

@@ -121,3 +121,45 @@ describe("change marking", () => {
     expect(store.readChanged(T0 + 2).values[0]?.state.kind).toBe("none");
   });
 });
+
+describe("min_interval, before computing", () => {
+  it("says until when a numeric entity is held back, and the store leaves it uncomputed until then", () => {
+    const rule = compileOne({
+      name: "Power",
+      topic: "p/+",
+      function: "sum",
+      update: "change",
+      min_interval: 10,
+    });
+    const store = new ReadingsStore([rule]);
+    const policy = new OutputPolicy();
+    const heldAt = (now: number) => (identity: { entityKey: string }) =>
+      policy.heldUntil(identity.entityKey, rule, now) !== undefined;
+    store.ingest("p/a", "5", T0);
+    const [first] = store.readChanged(T0, undefined, heldAt(T0)).values;
+    if (first === undefined) throw new Error("no value");
+    expect(policy.decide(first, rule, T0, "change").output?.value.state).toEqual({
+      kind: "number",
+      value: 5,
+    });
+    expect(policy.heldUntil("power", rule, T0 + SECOND)).toBe(T0 + 10 * SECOND);
+
+    store.ingest("p/a", "6", T0 + SECOND);
+    expect(store.readChanged(T0 + SECOND, undefined, heldAt(T0 + SECOND)).values).toEqual([]);
+    expect(store.hasChanges).toBe(false);
+
+    expect(policy.heldUntil("power", rule, T0 + 10 * SECOND)).toBeUndefined();
+    store.markEntityChanged("power");
+    const [later] = store.readChanged(T0 + 10 * SECOND, undefined, heldAt(T0 + 10 * SECOND)).values;
+    expect(later?.state).toEqual({ kind: "number", value: 6 });
+  });
+
+  it("never holds back a binary entity", () => {
+    const rule = windows();
+    const policy = new OutputPolicy();
+    const store = new ReadingsStore([rule]);
+    store.ingest("w/a", "open", T0);
+    policy.decide(readOne(store, T0), rule, T0, "change");
+    expect(policy.heldUntil("windows", rule, T0 + 1)).toBeUndefined();
+  });
+});
