@@ -47,6 +47,18 @@ export interface PayloadReadings {
 const NONE: PayloadReadings = Object.freeze({ readings: Object.freeze([]), leftOut: 0 });
 const NO_PATHS: readonly ValuePath[] = Object.freeze([]);
 
+/** A rule's `!` paths, worked out once per rule rather than at every source of every read. */
+const exclusions = new WeakMap<readonly ValuePath[], readonly ValuePath[]>();
+function exclusionsOf(paths: readonly ValuePath[]): readonly ValuePath[] {
+  let found = exclusions.get(paths);
+  if (found === undefined) {
+    const excluding = paths.filter((path) => path.excludes);
+    found = excluding.length === 0 ? NO_PATHS : excluding;
+    exclusions.set(paths, found);
+  }
+  return found;
+}
+
 /**
  * The readings of a payload for a rule's value path alternatives: those of the first alternative
  * that finds a value. None when no alternative does (a Tasmota STATE message has no Temperature:
@@ -59,8 +71,7 @@ export function readingsOf(
   honourTempUnit: boolean,
 ): PayloadReadings {
   if (paths.length === 0) return whole(payload, undefined);
-  // Read at every source at every read: the list of exclusions is built only when there are some.
-  const excluded = paths.some((path) => path.excludes) ? paths.filter((path) => path.excludes) : NO_PATHS;
+  const excluded = exclusionsOf(paths);
   for (const path of paths) {
     if (path.excludes) continue;
     const found =

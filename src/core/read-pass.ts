@@ -347,7 +347,8 @@ function shown(value: ReadingValue): SourceStatus["value"] {
 function convertReading(value: number, reading: PayloadReading, rule: Rule): number | string {
   const from = reading.unit;
   const to = rule.targetUnit;
-  if (from === undefined || to === undefined) return value;
+  // Nothing to convert, nothing to round: the reading stays as the device wrote it.
+  if (from === undefined || to === undefined || from === to) return value;
   if ("unknown" in from) return `the unit "${truncate(from.unknown)}" cannot be converted to ${to.symbol}`;
   if (from.dimension !== to.dimension) return `${from.symbol} cannot be converted to ${to.symbol}`;
   const converted = convert(value, from, to, rule.readsDifferences);
