@@ -214,7 +214,7 @@ export function evaluateTargets(report: BenchReport): Target[] {
   for (const read of report.readCost) {
     targets.push(
       target(
-        `read time, ${read.rules.toLocaleString("en")} rules (${SET_LABEL[read.set]}) over ${read.readings.toLocaleString("en")} readings (steady read)`,
+        `read time, ${read.rules.toLocaleString("en")} rules (${SET_LABEL[read.set]}) over ${read.readings.toLocaleString("en")} sources (steady read)`,
         steadyRead(read).totalMs,
         "<",
         READ_TARGET_MS,
@@ -518,7 +518,7 @@ export function renderReport(report: BenchReport): string {
       (target) => target.name.startsWith("longest event-loop") && target.name.includes(SET_LABEL[read.set]),
     );
     lines.push(
-      `Read time, ${SET_LABEL[read.set]}: ${int(read.rules)} rules over ${int(read.readings)} readings (${int(read.entities)} entities, ${int(read.inputs)} entity inputs), fresh process`,
+      `Read time, ${SET_LABEL[read.set]}: ${int(read.rules)} rules over ${int(read.readings)} sources (${int(read.entities)} entities, ${int(read.inputs)} entity inputs), fresh process`,
     );
     lines.push(
       "  the add-on's read: store.beginRead() a slice at a time through its ReadQueue (a turn of the event loop between",
@@ -529,7 +529,9 @@ export function renderReport(report: BenchReport): string {
     lines.push(
       "  message as an MQTT PUBLISH packet in memory (no broker round trip); every payload is new, so every JSON payload",
     );
-    lines.push("  is parsed; one device in eight has said where it stands, one in 160 offline");
+    lines.push(
+      "  is parsed; the sources are a reading per sensor and the availability of one device in eight (one in 160 offline)",
+    );
     lines.push(
       table(
         [
