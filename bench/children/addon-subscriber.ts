@@ -10,7 +10,7 @@
  */
 import { monotonicNow } from "../../src/app/addon.js";
 import { ingestMessage } from "../../src/app/message-intake.js";
-import { inSlices, PUBLISH_SLICE, ReadQueue } from "../../src/app/read-queue.js";
+import { inSlices, ReadQueue } from "../../src/app/read-queue.js";
 import { UpdateScheduler } from "../../src/app/update-scheduler.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
 import { EntityPublisher } from "../../src/homeassistant/entity-publisher.js";
@@ -80,7 +80,7 @@ function publishingUpdates(): UpdateScheduler {
     rules: settings.rules,
     now,
     publish: (outputs) =>
-      inSlices(outputs, PUBLISH_SLICE, (slice) =>
+      inSlices(outputs, (slice) =>
         publisher.publishDerived(
           slice.map(({ value, pending }) => ({
             derived: value,

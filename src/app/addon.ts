@@ -23,7 +23,7 @@ import {
 import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
 import { ingestMessage } from "./message-intake.js";
-import { inSlices, PUBLISH_SLICE, ReadQueue } from "./read-queue.js";
+import { inSlices, ReadQueue } from "./read-queue.js";
 import { scheduleReads } from "./read-schedule.js";
 import { UpdateScheduler } from "./update-scheduler.js";
 
@@ -172,7 +172,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     // A slice at a time: a read of 1,000 entities publishes 3,000 messages, which would hold up
     // the event loop for a while if handed to MQTT.js at once.
     publish: (outputs) =>
-      inSlices(outputs, PUBLISH_SLICE, (slice) =>
+      inSlices(outputs, (slice) =>
         publisher.publishDerived(
           slice.map(({ value, pending }) => ({
             derived: value,

@@ -16,7 +16,7 @@ function storeWith(topics: number): ReadingsStore {
 describe("the read queue", () => {
   it("lets the event loop turn between slices of a read", async () => {
     const store = storeWith(1_000);
-    const queue = new ReadQueue(100);
+    const queue = new ReadQueue({ first: 100, targetMs: null });
     const events: string[] = [];
     let steps = 0;
     const read = queue.run(() => {
@@ -43,7 +43,7 @@ describe("the read queue", () => {
 
   it("runs reads one after the other, each begun once the one before has ended", async () => {
     const store = storeWith(500);
-    const queue = new ReadQueue(10);
+    const queue = new ReadQueue({ first: 10, targetMs: null });
     const begun: string[] = [];
     const first = queue.run(() => {
       begun.push("first");
@@ -71,16 +71,40 @@ describe("the read queue", () => {
   });
 });
 
+describe("slices sized by time", () => {
+  it("grow while they take less than their target, and shrink when they take more", async () => {
+    const sizes: number[] = [];
+    await inSlices(
+      Array.from({ length: 300 }, (_, index) => index),
+      (slice) => {
+        sizes.push(slice.length);
+        // The fourth and fifth slices take 30 ms whatever their size: the slices shrink back.
+        if (sizes.length === 4 || sizes.length === 5) {
+          const until = performance.now() + 30;
+          while (performance.now() < until) continue;
+        }
+        return Promise.resolve();
+      },
+      { first: 10, targetMs: 10 },
+    );
+    expect(sizes.slice(0, 6)).toEqual([10, 20, 40, 80, 40, 20]);
+  });
+});
+
 describe("publishing in slices", () => {
   it("hands every item over, in order, a slice at a time with a turn between", async () => {
     const handed: number[][] = [];
     const order: string[] = [];
     setImmediate(() => order.push("turn"));
-    await inSlices([1, 2, 3, 4, 5], 2, (slice) => {
-      handed.push([...slice]);
-      order.push(`slice ${slice.join(",")}`);
-      return Promise.resolve();
-    });
+    await inSlices(
+      [1, 2, 3, 4, 5],
+      (slice) => {
+        handed.push([...slice]);
+        order.push(`slice ${slice.join(",")}`);
+        return Promise.resolve();
+      },
+      { first: 2, targetMs: null },
+    );
     expect(handed).toEqual([[1, 2], [3, 4], [5]]);
     expect(order[0]).toBe("slice 1,2");
     expect(order).toContain("turn");
