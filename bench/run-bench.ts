@@ -105,6 +105,8 @@ const SUBSCRIBERS: Record<SubscriberKind, { label: string; script: string }> = {
 
 /** Longer than a flush of updates on change (100 ms) and the first publication of every entity. */
 const SETTLE_MS = 1_000;
+/** The warm-up in parts, a flush of updates on change apart (see PublisherOrders). */
+const WARMUP = { parts: 20, pauseMs: 150 } as const;
 /** The add-on's children run with the node flags of its run script; the others with node's defaults. */
 const ADDON_FLAGS = addonNodeFlags();
 
@@ -360,9 +362,13 @@ async function settleAndMark(children: readonly BenchChild<ChildMessage>[]): Pro
   await Promise.all(children.map((child) => child.next(isMarked, 10_000)));
 }
 
-async function publish(from: number, count: number): Promise<PublisherReport> {
+async function publish(
+  from: number,
+  count: number,
+  pace: Pick<PublisherOrders, "parts" | "pauseMs"> = {},
+): Promise<PublisherReport> {
   const publisher = new BenchChild<PublisherReport>("publisher", built.script("children/publisher"));
-  const orders: PublisherOrders = { port: broker.port, shape, from, count };
+  const orders: PublisherOrders = { port: broker.port, shape, from, count, ...pace };
   publisher.send(orders);
   try {
     return await publisher.next((_message): _message is PublisherReport => true, 300_000);
@@ -436,7 +442,7 @@ async function backlogRound(
   try {
     for (const kind of order) children[kind].send(subscriberOrders(kind, round, expectedWarm, expectedBurst));
     await Promise.all(order.map((kind) => children[kind].next(isReady, 20_000)));
-    await publish(0, settings.warmup);
+    await publish(0, settings.warmup, WARMUP);
     await Promise.all(order.map((kind) => awaitWarm(children[kind], expectedWarm)));
     await settleAndMark(order.map((kind) => children[kind]));
     for (const kind of order) children[kind].pause();
@@ -470,7 +476,7 @@ async function liveRound(
     try {
       child.send(subscriberOrders(kind, round, expectedWarm, expectedBurst));
       await child.next(isReady, 20_000);
-      await publish(0, settings.warmup);
+      await publish(0, settings.warmup, WARMUP);
       await awaitWarm(child, expectedWarm);
       await settleAndMark([child]);
       const [report, result] = await Promise.all([

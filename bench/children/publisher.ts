@@ -21,6 +21,13 @@ export interface PublisherOrders {
   /** Number of the first message of the bench's stream (workload.ts, messageOf). */
   readonly from: number;
   readonly count: number;
+  /**
+   * Sends the run in this many parts with `pauseMs` between them (a warm-up): the add-on's
+   * updates on change then run a flush per part, as they do all day, and are compiled by the time
+   * the burst comes, rather than during it.
+   */
+  readonly parts?: number;
+  readonly pauseMs?: number;
 }
 
 export interface PublisherReport {
@@ -62,10 +69,14 @@ const client = await mqtt.connectAsync({
 });
 const stream = client.stream as NodeJS.WritableStream & { writableLength: number };
 const started = performance.now();
+const parts = Math.max(1, given.parts ?? 1);
+const partSize = Math.ceil(packets.length / parts);
 let batch: Buffer[] = [];
 for (const [index, packet] of packets.entries()) {
+  if (index > 0 && index % partSize === 0)
+    await new Promise((resolve) => setTimeout(resolve, given.pauseMs ?? 0));
   batch.push(packet);
-  if (batch.length === BATCH || index === packets.length - 1) {
+  if (batch.length === BATCH || index === packets.length - 1 || (index + 1) % partSize === 0) {
     stream.write(Buffer.concat(batch));
     batch = [];
     if (stream.writableLength > HIGH_WATER) await once(stream, "drain");

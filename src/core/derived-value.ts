@@ -62,6 +62,8 @@ export interface UnusableSource {
   readonly why: string;
 }
 
+const NO_NUMBERS = new Float64Array(0);
+
 /** The readings of one group gathered during a read, turned into its derived value at the end. */
 export class GroupTally {
   /**
@@ -95,7 +97,8 @@ export class GroupTally {
     readonly group: EntityGroup,
     private readonly listLimit: number,
   ) {
-    this.numbers = new Float64Array(group.comparesOnValue ? 0 : Math.max(4, group.sources.length));
+    // A binary entity counts matches, never numbers: no buffer for it, at every flush of changes.
+    this.numbers = group.comparesOnValue ? NO_NUMBERS : new Float64Array(Math.max(4, group.sources.length));
     this.rule = group.rule;
     this.comparesOnValue = group.comparesOnValue;
     this.honoursTempUnit = group.honoursTempUnit;

@@ -59,12 +59,16 @@ export class EntityPublisher {
       const rule = this.ruleOf(derived.identity);
       if (!this.announced.has(derived.identity.entityKey)) configs.push(this.configOf(derived.identity));
       const messages = stateMessages(this.options.layout, rule, derived, pending);
-      this.latest.set(derived.identity.entityKey, messages);
+      const before = this.latest.get(derived.identity.entityKey);
+      let changed = before === undefined || before.length !== messages.length;
       for (const message of messages) {
         if (this.retained.get(message.topic) === message.payload) continue;
         this.retained.set(message.topic, message.payload);
         states.push(message);
+        changed = true;
       }
+      // Kept as they were when nothing changed: what was kept is already old, the new copies die young.
+      if (changed) this.latest.set(derived.identity.entityKey, messages);
     }
     await this.send(configs);
     await this.send(states);
