@@ -10,7 +10,8 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
   module: ts.ModuleKind.ESNext,
   verbatimModuleSyntax: true,
-  sourceMap: false,
+  // As dist/ has them: the add-on runs with --enable-source-maps, which loads them.
+  sourceMap: true,
 };
 
 export interface ChildBuild {
@@ -20,6 +21,8 @@ export interface ChildBuild {
   readonly ms: number;
   /** The compiled path of a bench child, e.g. `children/publisher`. */
   script(name: string): string;
+  /** The add-on's own program (src/main.ts), compiled like the rest. */
+  readonly main: string;
   remove(): Promise<void>;
 }
 
@@ -42,7 +45,14 @@ export async function buildChildren(): Promise<ChildBuild> {
   const remove = () => rm(dir, { recursive: true, force: true });
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   try {
-    await writeFile(path.join(dir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
+    // The program reads its version from here, as from the add-on's package.json.
+    const { version } = JSON.parse(await readFile(path.join(PROJECT_DIR, "package.json"), "utf8")) as {
+      version: string;
+    };
+    await writeFile(
+      path.join(dir, "package.json"),
+      `${JSON.stringify({ type: "module", private: true, version })}\n`,
+    );
     await symlink(path.join(PROJECT_DIR, "node_modules"), path.join(dir, "node_modules"), "dir");
     const files = [
       ...(await sourcesUnder(path.join(PROJECT_DIR, "src"))),
@@ -63,12 +73,14 @@ export async function buildChildren(): Promise<ChildBuild> {
       const target = path.join(dir, path.relative(PROJECT_DIR, file)).replace(/\.ts$/, ".js");
       await mkdir(path.dirname(target), { recursive: true });
       await writeFile(target, output.outputText);
+      if (output.sourceMapText !== undefined) await writeFile(`${target}.map`, output.sourceMapText);
     }
     return {
       dir,
       files: files.length,
       ms: performance.now() - started,
       script: (name) => path.join(dir, "bench", `${name}.js`),
+      main: path.join(dir, "src", "main.js"),
       remove,
     };
   } catch (error) {

@@ -1,5 +1,10 @@
 import { parseArgs } from "node:util";
 import type { BrokerChoice } from "./broker.js";
+import { FEATURE_MIX, FEATURES } from "./workload.js";
+
+/** Parts of the bench, each of which `--only` can pick. */
+export const SECTIONS = ["startup", "path", "read", "memory"] as const;
+export type Section = (typeof SECTIONS)[number];
 
 export interface BenchSettings {
   readonly messages: number;
@@ -18,13 +23,23 @@ export interface BenchSettings {
   /** "stdout", a file name, or undefined for no JSON. */
   readonly jsonTarget: string | undefined;
   readonly profile: boolean;
+  readonly sections: ReadonlySet<Section>;
+  /** The share of fitting rules each feature of the featured rule set is applied to. */
+  readonly mix: Readonly<Record<string, number>>;
+  readonly starts: number;
+  /** Seconds of `--soak`, which then runs instead of everything else. */
+  readonly soak: number | undefined;
+  readonly soakRate: number;
+  readonly soakTopics: number;
+  readonly soakEvery: number;
 }
 
 export const USAGE = `npm run bench -- [options]
 
   --messages N        messages in the measured burst (default 200000)
   --topics N          distinct topics the burst cycles through (default 1000)
-  --rules N           rules in the options (default 300; global wildcard rules, then per room, then per device)
+  --rules N           rules in the options (default 300; global wildcard rules, then per room, then per device);
+                      the plain set uses what 0.1.0 offered, the featured set adds the features of 0.2.0 (--mix)
   --rooms N           rooms the devices are spread over (default 100)
   --warmup N          messages before the burst, for JIT warm-up and first sight of every topic
                       (default max(20000, 5 x topics))
@@ -38,6 +53,17 @@ export const USAGE = `npm run bench -- [options]
   --read-rules N      rules for the read-time cost (default 1000)
   --reads N           steady-state reads timed after the first (default 5)
   --memory LIST       tracked-source counts for the memory figures (default 10000,100000)
+  --starts N          start-ups of each program for the start-up cost (default 5)
+  --only LIST         run only these parts: ${SECTIONS.join(", ")} (default all)
+  --mix LIST          feature=share of the featured rules, e.g. change=0.5,ranges=0 (default
+                      ${Object.entries(FEATURE_MIX)
+                        .map(([name, share]) => `${name}=${share}`)
+                        .join(",")}); features: ${Object.keys(FEATURES).join(", ")}
+  --soak SECONDS      instead of the above: the add-on's own wiring under a steady mixed load for SECONDS,
+                      its live heap and RSS every few seconds, and their trend once the set of topics is stable
+  --soak-rate N       messages per second of the soak (default 2000)
+  --soak-topics N     sensors publishing at a time in the soak, out of a quarter more that take turns (default 5000)
+  --soak-every N      seconds between the soak's samples (default 5)
   --json [FILE]       also write every figure as JSON, to FILE or to stdout (the table then goes to stderr;
                       \`npm run -s bench -- --json\` keeps npm's own banner off stdout)
   --profile           one extra round with node --cpu-prof on both subscribers; prints their top functions
@@ -89,6 +115,13 @@ export function parseCli(argv: readonly string[]): { help: boolean; settings: Be
       "read-rules": { type: "string" },
       reads: { type: "string" },
       memory: { type: "string" },
+      starts: { type: "string" },
+      only: { type: "string" },
+      mix: { type: "string" },
+      soak: { type: "string" },
+      "soak-rate": { type: "string" },
+      "soak-topics": { type: "string" },
+      "soak-every": { type: "string" },
       profile: { type: "boolean" },
       help: { type: "boolean" },
     },
@@ -104,6 +137,25 @@ export function parseCli(argv: readonly string[]): { help: boolean; settings: Be
     .split(",")
     .filter((piece) => piece.trim() !== "")
     .map((piece) => count(piece.trim(), 0, "memory"));
+  const sections = new Set<Section>();
+  for (const piece of (values.only ?? SECTIONS.join(",")).split(",")) {
+    const name = piece.trim();
+    if (name === "") continue;
+    if (!(SECTIONS as readonly string[]).includes(name))
+      throw new Error(`--only takes ${SECTIONS.join(", ")}, not "${name}"`);
+    sections.add(name as Section);
+  }
+  const mix: Record<string, number> = { ...FEATURE_MIX };
+  for (const piece of (values.mix ?? "").split(",")) {
+    if (piece.trim() === "") continue;
+    const [name = "", share = ""] = piece.split("=").map((part) => part.trim());
+    const value = Number(share);
+    if (FEATURES[name] === undefined)
+      throw new Error(`--mix: no feature "${name}" (${Object.keys(FEATURES).join(", ")})`);
+    if (share === "" || !Number.isFinite(value) || value < 0 || value > 1)
+      throw new Error(`--mix ${name}= takes a share from 0 to 1, not "${share}"`);
+    mix[name] = value;
+  }
   return {
     help: values.help === true,
     settings: {
@@ -121,6 +173,13 @@ export function parseCli(argv: readonly string[]): { help: boolean; settings: Be
       memorySources: memory,
       jsonTarget,
       profile: values.profile === true,
+      sections,
+      mix,
+      starts: count(values.starts, 5, "starts"),
+      soak: values.soak === undefined ? undefined : count(values.soak, 0, "soak", 10),
+      soakRate: count(values["soak-rate"], 2_000, "soak-rate"),
+      soakTopics: count(values["soak-topics"], 5_000, "soak-topics", 100),
+      soakEvery: count(values["soak-every"], 5, "soak-every"),
     },
   };
 }

@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: the add-on's cost per message next to the limit (a bare MQTT.js subscriber),
- * its read-time cost and its memory, on a broker it starts itself. See bench/README.md.
+ * with the rules of 0.1.0 and with every feature since, its start-up, read-time and memory costs,
+ * on a broker it starts itself; `--soak SECONDS` instead runs it for a while. See bench/README.md.
  */
 import os from "node:os";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { subscriptionsOf } from "../src/app/addon.js";
 import { parseTopicFilter } from "../src/core/topic-filter.js";
@@ -23,14 +24,20 @@ import {
   medianOf,
   medianRatios,
   renderReport,
+  renderSoak,
   roundFigures,
+  soakTargets,
+  SUBSCRIBER_KINDS,
   type BenchReport,
-  type RoundReport,
   type ProfiledChild,
+  type RoundReport,
   type SubscriberKind,
   type SubscriberSummary,
 } from "./report.js";
-import { optionsOf, rulesOf, topicOf, type HomeShape } from "./workload.js";
+import { addonNodeFlags } from "./runtime-flags.js";
+import { runSoak } from "./soak.js";
+import { measureStartup } from "./startup.js";
+import { featuredRulesOf, messageOf, optionsOf, type HomeShape, type RuleSet } from "./workload.js";
 
 const cli = parseCli(process.argv.slice(2));
 if (cli.help) {
@@ -42,33 +49,66 @@ const settings = cli.settings;
 const human = settings.jsonTarget === "stdout" ? process.stderr : process.stdout;
 const progress = (line: string) => process.stderr.write(`  · ${line}\n`);
 
-const shape: HomeShape = { topics: settings.topics, rules: settings.rules, rooms: settings.rooms };
-const options = optionsOf(shape);
-const parsed = parseOptions(options);
-if (!parsed.ok) throw new Error(`the bench's options are invalid:\n${parsed.problems.join("\n")}`);
-const rules = parsed.settings.rules;
-const subscriptions = subscriptionsOf(rules);
+async function loadAverage(): Promise<number[]> {
+  const text = await readFile("/proc/loadavg", "utf8").catch(() => undefined);
+  return text === undefined ? os.loadavg() : text.split(" ").slice(0, 3).map(Number);
+}
+const loadAtStart = await loadAverage();
 
-/** Which topics the subscriptions deliver: both subscribers only see those. */
+const shape: HomeShape = { topics: settings.topics, rules: settings.rules, rooms: settings.rooms };
+const optionsBySet: Record<RuleSet, Record<string, unknown>> = {
+  plain: optionsOf(shape, "plain"),
+  featured: optionsOf(shape, "featured", settings.mix),
+};
+function rulesOf(set: RuleSet) {
+  const parsed = parseOptions(optionsBySet[set]);
+  if (!parsed.ok) throw new Error(`the bench's ${set} options are invalid:\n${parsed.problems.join("\n")}`);
+  return parsed.settings.rules;
+}
+const rulesBySet = { plain: rulesOf("plain"), featured: rulesOf("featured") };
+// Every subscriber takes the same subscriptions, so that all of them receive the same messages.
+const subscriptions = [
+  ...new Set([...subscriptionsOf(rulesBySet.plain), ...subscriptionsOf(rulesBySet.featured)]),
+];
+
+/** Which messages the subscriptions deliver: every subscriber only sees those. */
 const subscriptionMatcher = new TopicMatcher<string>();
 for (const subscription of subscriptions) {
   const filter = parseTopicFilter(subscription);
   if (filter.ok) subscriptionMatcher.add(filter.value, subscription);
 }
-const delivered = Array.from(
-  { length: shape.topics },
-  (_, index) => subscriptionMatcher.match(topicOf(index, shape)).length > 0,
-);
+const deliveredByTopic = new Map<string, boolean>();
 function deliveredCount(from: number, count: number): number {
   let total = 0;
-  for (let index = from; index < from + count; index += 1) if (delivered[index % shape.topics]) total += 1;
+  for (let k = from; k < from + count; k += 1) {
+    const { topic } = messageOf(k, shape);
+    let delivered = deliveredByTopic.get(topic);
+    if (delivered === undefined) {
+      delivered = subscriptionMatcher.match(topic).length > 0;
+      deliveredByTopic.set(topic, delivered);
+    }
+    if (delivered) total += 1;
+  }
   return total;
+}
+function availabilityShare(count: number): number {
+  let availability = 0;
+  for (let k = 0; k < count; k += 1) if (!messageOf(k, shape).payload.match(/^[{0-9]/)) availability += 1;
+  return availability / count;
 }
 
 const SUBSCRIBERS: Record<SubscriberKind, { label: string; script: string }> = {
   bare: { label: "(a) bare MQTT.js subscriber", script: "children/bare-subscriber" },
-  addon: { label: "(b) add-on message path", script: "children/addon-subscriber" },
+  plain: { label: "(b) add-on, plain rules", script: "children/addon-subscriber" },
+  featured: { label: "(c) add-on, every feature", script: "children/addon-subscriber" },
 };
+
+/** Longer than a flush of updates on change (100 ms) and the first publication of every entity. */
+const SETTLE_MS = 1_000;
+/** The warm-up in parts, a flush of updates on change apart (see PublisherOrders). */
+const WARMUP = { parts: 20, pauseMs: 150 } as const;
+/** The add-on's children run with the node flags of its run script; the others with node's defaults. */
+const ADDON_FLAGS = addonNodeFlags();
 
 // Ctrl-C: exit properly, so the exit hooks stop the broker and the children and remove temp dirs.
 process.once("SIGINT", () => process.exit(130));
@@ -91,58 +131,94 @@ const profileDir = path.join(PROJECT_DIR, "bench", ".profiles");
 
 let exitCode = 0;
 try {
+  if (settings.soak !== undefined) await soak(settings.soak);
+  else await bench();
+} catch (error) {
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  exitCode = 1;
+} finally {
+  await broker.stop();
+  await built.remove();
+}
+process.exit(exitCode);
+
+async function bench(): Promise<void> {
+  const { sections } = settings;
+  const startup = sections.has("startup")
+    ? (progress(`start-up: ${settings.starts} starts of each program, one at a time`),
+      await measureStartup(built, broker.port, optionsBySet.featured, subscriptions, settings.starts))
+    : undefined;
+
   const rounds: RoundReport[] = [];
   const expectedWarm = deliveredCount(0, settings.warmup);
   const expectedBurst = deliveredCount(settings.warmup, settings.messages);
-  for (let round = 1; round <= settings.rounds; round += 1) {
-    const order: SubscriberKind[] = round % 2 === 1 ? ["bare", "addon"] : ["addon", "bare"];
-    const result = await runRound(round, order, expectedWarm, expectedBurst, false);
-    rounds.push(result.round);
-    progress(
-      `round ${round}/${settings.rounds}: ${describeRound(result.round)} (publisher ${Math.round(result.round.publisherMessagesPerSecond).toLocaleString("en")} msg/s)`,
-    );
-  }
-
   let profiles: Partial<Record<ProfiledChild, ProfileSummary>> | undefined;
   if (settings.profile) {
     await rm(profileDir, { recursive: true, force: true });
     await mkdir(profileDir, { recursive: true });
-    progress("profiling round (--cpu-prof on both subscribers; not counted in the figures)");
-    const profiled = await runRound(0, ["bare", "addon"], expectedWarm, expectedBurst, true);
     profiles = {};
-    for (const kind of ["bare", "addon"] as const) {
-      profiles[kind] = await summariseProfile(path.join(profileDir, `${kind}.cpuprofile`), [
-        profiled.round[kind].windowMicros,
-      ]);
+  }
+  if (sections.has("path")) {
+    for (let round = 1; round <= settings.rounds; round += 1) {
+      const order = SUBSCRIBER_KINDS.map(
+        (_, index) => SUBSCRIBER_KINDS[(index + round - 1) % SUBSCRIBER_KINDS.length] ?? "bare",
+      );
+      const result = await runRound(round, order, expectedWarm, expectedBurst, false);
+      rounds.push(result);
+      progress(
+        `round ${round}/${settings.rounds}: ${describeRound(result)} (publisher ${Math.round(result.publisherMessagesPerSecond).toLocaleString("en")} msg/s)`,
+      );
+    }
+    if (profiles !== undefined) {
+      progress("profiling round (--cpu-prof on every subscriber; not counted in the figures)");
+      const profiled = await runRound(0, SUBSCRIBER_KINDS, expectedWarm, expectedBurst, true);
+      for (const kind of SUBSCRIBER_KINDS) {
+        profiles[kind] = await summariseProfile(path.join(profileDir, `${kind}.cpuprofile`), [
+          profiled.results[kind].windowMicros,
+        ]);
+      }
     }
   }
 
-  progress(
-    `read cost: ${settings.readRules.toLocaleString("en")} rules over ${settings.readTopics.toLocaleString("en")} readings`,
-  );
-  const readCost = await runReadCost(settings, settings.profile);
-  if (settings.profile) {
-    profiles = {
-      ...profiles,
-      read: await summariseProfile(path.join(profileDir, "read.cpuprofile"), readCost.steadyWindowsMicros),
-    };
+  const readCost: ReadCostReport[] = [];
+  if (sections.has("read")) {
+    for (const set of ["plain", "featured"] as const) {
+      progress(
+        `read cost, ${set} rules: ${settings.readRules.toLocaleString("en")} rules over ${settings.readTopics.toLocaleString("en")} readings`,
+      );
+      const profile = profiles !== undefined && set === "featured";
+      readCost.push(await runReadCost(settings, set, profile));
+      if (profile && profiles !== undefined) {
+        profiles.read = await summariseProfile(
+          path.join(profileDir, "read.cpuprofile"),
+          readCost.at(-1)?.steadyWindowsMicros,
+        );
+      }
+    }
   }
   const memory: MemoryReport[] = [];
-  for (const sources of settings.memorySources) {
-    progress(
-      `memory: ${sources.toLocaleString("en")} tracked sources in a fresh process (add-on, then a bare Map)`,
-    );
-    memory.push(await runMemory(sources, settings, "children/memory"));
-    memory.push(await runMemory(sources, settings, "children/memory-bare"));
+  if (sections.has("memory")) {
+    for (const sources of settings.memorySources) {
+      progress(
+        `memory: ${sources.toLocaleString("en")} tracked sources, each in a fresh process (bare Map, add-on with plain rules, with every feature)`,
+      );
+      memory.push(await runMemory(sources, "plain", "children/memory-bare"));
+      memory.push(await runMemory(sources, "plain", "children/memory"));
+      memory.push(await runMemory(sources, "featured", "children/memory"));
+    }
   }
 
+  const featured = featuredRulesOf(shape, settings.mix);
   const report: BenchReport = {
     machine: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? "unknown",
       node: process.version,
       platform: `${process.platform} ${process.arch}`,
-      loadAverage: os.loadavg(),
+      loadAverageAtStart: loadAtStart,
+      loadAverage: await loadAverage(),
     },
     broker: { kind: broker.kind, description: broker.description, droppedWarnings: broker.droppedWarnings() },
     workload: {
@@ -150,19 +226,36 @@ try {
       warmup: settings.warmup,
       topics: shape.topics,
       rooms: shape.rooms,
-      rules: rules.length,
-      ruleKinds: describeRules(shape),
+      plain: {
+        rules: rulesBySet.plain.length,
+        subscriptions: subscriptionsOf(rulesBySet.plain).length,
+        onChange: rulesBySet.plain.filter((rule) => rule.update === "change").length,
+      },
+      featured: {
+        rules: rulesBySet.featured.length,
+        subscriptions: subscriptionsOf(rulesBySet.featured).length,
+        onChange: rulesBySet.featured.filter((rule) => rule.update === "change").length,
+      },
+      features: featured.counts,
+      mix: settings.mix,
       subscriptions: subscriptions.length,
       deliveredPerSubscriber: expectedBurst,
       jsonShare: 0.5,
+      availabilityShare: availabilityShare(Math.min(settings.messages, 100_000)),
     },
     mode,
+    ...(startup === undefined ? {} : { startup }),
     rounds,
-    messagePath: {
-      bare: summarise(rounds, "bare"),
-      addon: summarise(rounds, "addon"),
-      ratios: medianRatios(rounds),
-    },
+    ...(rounds.length === 0
+      ? {}
+      : {
+          messagePath: {
+            bare: summarise(rounds, "bare"),
+            plain: summarise(rounds, "plain"),
+            featured: summarise(rounds, "featured"),
+            ratios: { plain: medianRatios(rounds, "plain"), featured: medianRatios(rounds, "featured") },
+          },
+        }),
     readCost,
     memory,
     ...(profiles === undefined ? {} : { profiles }),
@@ -175,27 +268,45 @@ try {
     targets: evaluateTargets(report),
   };
   human.write(renderReport(finished));
-  if (settings.jsonTarget === "stdout") process.stdout.write(`${JSON.stringify(finished, null, 2)}\n`);
-  else if (settings.jsonTarget !== undefined) {
-    await writeFile(settings.jsonTarget, `${JSON.stringify(finished, null, 2)}\n`);
-    human.write(`JSON written to ${settings.jsonTarget}\n`);
-  }
+  await writeJson(finished);
   if (
-    rounds.some(
-      (round) => round.bare.received < round.bare.expected || round.addon.received < round.addon.expected,
-    )
+    rounds.some((round) => Object.values(round.results).some((result) => result.received < result.expected))
   )
     exitCode = 2;
-} catch (error) {
-  process.stderr.write(
-    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-  );
-  exitCode = 1;
-} finally {
-  await broker.stop();
-  await built.remove();
 }
-process.exit(exitCode);
+
+async function soak(seconds: number): Promise<void> {
+  const report = await runSoak(
+    built,
+    broker.port,
+    {
+      seconds,
+      rate: settings.soakRate,
+      topics: settings.soakTopics,
+      rooms: Math.min(settings.rooms, 50),
+      rules: settings.rules,
+      sampleEverySeconds: settings.soakEvery,
+      mix: settings.mix,
+    },
+    progress,
+  );
+  const targets = soakTargets(report);
+  human.write(renderSoak(report, targets, await loadAverage()));
+  await writeJson({
+    soak: report,
+    targets,
+    loadAverageAtStart: loadAtStart,
+    loadAverage: await loadAverage(),
+  });
+}
+
+async function writeJson(value: unknown): Promise<void> {
+  if (settings.jsonTarget === "stdout") process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  else if (settings.jsonTarget !== undefined) {
+    await writeFile(settings.jsonTarget, `${JSON.stringify(value, null, 2)}\n`);
+    human.write(`JSON written to ${settings.jsonTarget}\n`);
+  }
+}
 
 /* ------------------------------------------------------------------ rounds */
 
@@ -211,12 +322,12 @@ function subscriberOrders(
     subscriptions,
     warmup,
     burst,
-    ...(kind === "addon" ? { options } : {}),
+    ...(kind === "bare" ? {} : { options: optionsBySet[kind], publishing: kind === "featured" }),
   };
 }
 
 function startSubscriber(kind: SubscriberKind, profile: boolean): BenchChild<ChildMessage> {
-  const execArgv = profile ? profileFlags(kind) : [];
+  const execArgv = [...(kind === "bare" ? [] : ADDON_FLAGS), ...(profile ? profileFlags(kind) : [])];
   return new BenchChild<ChildMessage>(
     SUBSCRIBERS[kind].label,
     built.script(SUBSCRIBERS[kind].script),
@@ -240,10 +351,24 @@ function isDone(message: ChildMessage): message is Extract<ChildMessage, { kind:
 function isStatus(message: ChildMessage): message is Extract<ChildMessage, { kind: "status" }> {
   return message.kind === "status";
 }
+function isMarked(message: ChildMessage): message is Extract<ChildMessage, { kind: "marked" }> {
+  return message.kind === "marked";
+}
 
-async function publish(from: number, count: number): Promise<PublisherReport> {
+/** Lets the warm-up's aftermath pass, then starts the burst's figures (see ParentMessage "mark"). */
+async function settleAndMark(children: readonly BenchChild<ChildMessage>[]): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  for (const child of children) child.send({ kind: "mark" } satisfies ParentMessage);
+  await Promise.all(children.map((child) => child.next(isMarked, 10_000)));
+}
+
+async function publish(
+  from: number,
+  count: number,
+  pace: Pick<PublisherOrders, "parts" | "pauseMs"> = {},
+): Promise<PublisherReport> {
   const publisher = new BenchChild<PublisherReport>("publisher", built.script("children/publisher"));
-  const orders: PublisherOrders = { port: broker.port, shape, from, count };
+  const orders: PublisherOrders = { port: broker.port, shape, from, count, ...pace };
   publisher.send(orders);
   try {
     return await publisher.next((_message): _message is PublisherReport => true, 300_000);
@@ -274,7 +399,7 @@ async function awaitBurst(child: BenchChild<ChildMessage>, quietMs = 5_000): Pro
 
 async function awaitWarm(child: BenchChild<ChildMessage>, expected: number): Promise<void> {
   try {
-    await child.next(isWarm, 15_000);
+    await child.next(isWarm, 30_000);
   } catch (error) {
     if (!(error instanceof TimeoutError)) throw error;
     child.send({ kind: "report" } satisfies ParentMessage);
@@ -292,16 +417,16 @@ function runRound(
   expectedWarm: number,
   expectedBurst: number,
   profile: boolean,
-): Promise<{ round: RoundReport }> {
+): Promise<RoundReport> {
   return mode === "backlog"
     ? backlogRound(round, order, expectedWarm, expectedBurst, profile)
     : liveRound(round, order, expectedWarm, expectedBurst, profile);
 }
 
 /**
- * The default: both subscribers take the live warm-up, then both are stopped (SIGSTOP) while
+ * The default: every subscriber takes the live warm-up, then all are stopped (SIGSTOP) while
  * the burst is published, so it waits for them at the broker; then each drains it alone
- * (SIGCONT), with a core to itself and the other subscriber and the publisher idle.
+ * (SIGCONT), with a core to itself and the other subscribers and the publisher idle.
  */
 async function backlogRound(
   round: number,
@@ -309,16 +434,17 @@ async function backlogRound(
   expectedWarm: number,
   expectedBurst: number,
   profile: boolean,
-): Promise<{ round: RoundReport }> {
-  const children = {
-    bare: startSubscriber("bare", profile),
-    addon: startSubscriber("addon", profile),
-  };
+): Promise<RoundReport> {
+  const children = Object.fromEntries(order.map((kind) => [kind, startSubscriber(kind, profile)])) as Record<
+    SubscriberKind,
+    BenchChild<ChildMessage>
+  >;
   try {
     for (const kind of order) children[kind].send(subscriberOrders(kind, round, expectedWarm, expectedBurst));
     await Promise.all(order.map((kind) => children[kind].next(isReady, 20_000)));
-    await publish(0, settings.warmup);
+    await publish(0, settings.warmup, WARMUP);
     await Promise.all(order.map((kind) => awaitWarm(children[kind], expectedWarm)));
+    await settleAndMark(order.map((kind) => children[kind]));
     for (const kind of order) children[kind].pause();
     const published = await publish(settings.warmup, settings.messages);
     const results: Partial<Record<SubscriberKind, BurstResult>> = {};
@@ -326,9 +452,7 @@ async function backlogRound(
       children[kind].resume();
       results[kind] = await awaitBurst(children[kind]);
     }
-    return {
-      round: roundReport(round, order, results, published),
-    };
+    return roundReport(round, order, results, published);
   } finally {
     await Promise.all(order.map((kind) => children[kind].stop({ kind: "exit" } satisfies ParentMessage)));
   }
@@ -344,7 +468,7 @@ async function liveRound(
   expectedWarm: number,
   expectedBurst: number,
   profile: boolean,
-): Promise<{ round: RoundReport }> {
+): Promise<RoundReport> {
   const results: Partial<Record<SubscriberKind, BurstResult>> = {};
   let published: PublisherReport | undefined;
   for (const kind of order) {
@@ -352,8 +476,9 @@ async function liveRound(
     try {
       child.send(subscriberOrders(kind, round, expectedWarm, expectedBurst));
       await child.next(isReady, 20_000);
-      await publish(0, settings.warmup);
+      await publish(0, settings.warmup, WARMUP);
       await awaitWarm(child, expectedWarm);
+      await settleAndMark([child]);
       const [report, result] = await Promise.all([
         publish(settings.warmup, settings.messages),
         awaitBurst(child),
@@ -365,7 +490,7 @@ async function liveRound(
     }
   }
   if (published === undefined) throw new Error("no burst was published");
-  return { round: roundReport(round, order, results, published) };
+  return roundReport(round, order, results, published);
 }
 
 function roundReport(
@@ -374,35 +499,39 @@ function roundReport(
   results: Partial<Record<SubscriberKind, BurstResult>>,
   published: PublisherReport,
 ): RoundReport {
-  const { bare, addon } = results;
-  if (bare === undefined || addon === undefined) throw new Error("a subscriber reported nothing");
+  const { bare, plain, featured } = results;
+  if (bare === undefined || plain === undefined || featured === undefined)
+    throw new Error("a subscriber reported nothing");
   return {
     round,
     order: [...order],
     publisherMessagesPerSecond: (published.published / published.elapsedMs) * 1000,
-    bare,
-    addon,
+    results: { bare, plain, featured },
   };
 }
 
 function describeRound(round: RoundReport): string {
-  const one = (kind: SubscriberKind) => {
-    const result = round[kind];
-    const rate = result.elapsedMs === 0 ? 0 : (result.received / result.elapsedMs) * 1000;
-    const lost = result.expected - result.received;
-    return `${kind} ${Math.round(rate).toLocaleString("en")} msg/s, ${(result.cpuMicros / Math.max(1, result.received)).toFixed(2)} µs CPU/msg${lost > 0 ? `, ${lost} LOST` : ""}`;
-  };
-  return `${one(round.order[0] ?? "bare")}; ${one(round.order[1] ?? "addon")}`;
+  return round.order
+    .map((kind) => {
+      const result = round.results[kind];
+      const rate = result.elapsedMs === 0 ? 0 : (result.received / result.elapsedMs) * 1000;
+      const lost = result.expected - result.received;
+      const published = result.published > 0 ? `, published ${result.published.toLocaleString("en")}` : "";
+      return `${kind} ${Math.round(rate).toLocaleString("en")} msg/s, ${(result.cpuMicros / Math.max(1, result.received)).toFixed(2)} µs CPU/msg (${(result.systemMicros / Math.max(1, result.received)).toFixed(2)} system)${published}${lost > 0 ? `, ${lost} LOST` : ""}`;
+    })
+    .join("; ");
 }
 
 function summarise(rounds: readonly RoundReport[], kind: SubscriberKind): SubscriberSummary {
-  const results = rounds.map((round) => round[kind]);
+  const results = rounds.map((round) => round.results[kind]);
   const figures = results.map(roundFigures);
   return {
     messagesPerSecond: medianOf(figures.map((one) => one.messagesPerSecond)),
     cpuMicrosPerMessage: medianOf(figures.map((one) => one.cpuMicrosPerMessage)),
     peakRssBytes: medianOf(figures.map((one) => one.peakRssBytes)),
     idleRssBytes: medianOf(figures.map((one) => one.idleRssBytes)),
+    publishedPerSecond: medianOf(figures.map((one) => one.publishedPerSecond)),
+    publishedPerBurst: medianOf(results.map((result) => result.published)),
     received: Math.min(...results.map((result) => result.received)),
     expected: Math.max(...results.map((result) => result.expected)),
     distinctTopics: Math.min(...results.map((result) => result.distinctTopics)),
@@ -411,8 +540,8 @@ function summarise(rounds: readonly RoundReport[], kind: SubscriberKind): Subscr
 
 /* --------------------------------------------------------- read and memory */
 
-async function runReadCost(given: BenchSettings, profile: boolean): Promise<ReadCostReport> {
-  const execArgv = ["--expose-gc", ...(profile ? profileFlags("read") : [])];
+async function runReadCost(given: BenchSettings, set: RuleSet, profile: boolean): Promise<ReadCostReport> {
+  const execArgv = [...ADDON_FLAGS, "--expose-gc", ...(profile ? profileFlags("read") : [])];
   const child = new BenchChild<ReadCostReport>(
     "read-cost child",
     built.script("children/read-cost"),
@@ -420,6 +549,8 @@ async function runReadCost(given: BenchSettings, profile: boolean): Promise<Read
   );
   const orders: ReadCostOrders = {
     shape: { topics: given.readTopics, rules: given.readRules, rooms: given.rooms },
+    set,
+    mix: given.mix,
     reads: given.reads,
   };
   child.send(orders);
@@ -430,26 +561,18 @@ async function runReadCost(given: BenchSettings, profile: boolean): Promise<Read
   }
 }
 
-async function runMemory(sources: number, given: BenchSettings, script: string): Promise<MemoryReport> {
-  const child = new BenchChild<MemoryReport>("memory child", built.script(script), ["--expose-gc"]);
-  const orders: MemoryOrders = { shape: { topics: sources, rules: given.rules, rooms: given.rooms } };
+async function runMemory(sources: number, set: RuleSet, script: string): Promise<MemoryReport> {
+  const flags = script.endsWith("memory-bare") ? [] : ADDON_FLAGS;
+  const child = new BenchChild<MemoryReport>("memory child", built.script(script), [...flags, "--expose-gc"]);
+  const orders: MemoryOrders = {
+    shape: { topics: sources, rules: settings.rules, rooms: settings.rooms },
+    set,
+    mix: settings.mix,
+  };
   child.send(orders);
   try {
     return await child.next((_message): _message is MemoryReport => true, 300_000);
   } finally {
     await child.stop();
   }
-}
-
-function describeRules(home: HomeShape): Record<string, number> {
-  const all = rulesOf(home);
-  const topicOfRule = (rule: Record<string, unknown>) =>
-    typeof rule["topic"] === "string" ? rule["topic"] : "";
-  return {
-    namedWildcard: all.filter((rule) => /(^|\/)\+[A-Za-z_]/.test(topicOfRule(rule))).length,
-    multiLevelWildcard: all.filter((rule) => topicOfRule(rule).endsWith("#")).length,
-    singleLevelWildcard: all.filter((rule) => /(^|\/)\+(\/|$)/.test(topicOfRule(rule))).length,
-    literal: all.filter((rule) => !/[+#]/.test(topicOfRule(rule))).length,
-    withValuePath: all.filter((rule) => rule["value_path"] !== undefined).length,
-  };
 }

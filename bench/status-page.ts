@@ -49,7 +49,7 @@ const optionsPath = path.join(dir, "options.json");
 await writeFile(
   optionsPath,
   JSON.stringify({
-    ...optionsOf(shape),
+    ...optionsOf(shape, "plain"),
     first_read_delay: 1,
     read_interval: 1,
     mqtt: { host: "127.0.0.1", port: broker.port },

@@ -15,13 +15,22 @@ export class BurstCounter {
   private doneAtMicros = 0;
   private idle: MemoryFigures | undefined;
 
+  private publishedAtWarm = 0;
+  private publishedAtDone: number | undefined;
+
   constructor(
     private readonly orders: SubscriberOrders,
     private readonly distinctTopics: () => number,
+    /** Messages the subscriber has published so far (the add-on's entities); none for the others. */
+    private readonly published: () => number = () => 0,
   ) {
     this.total = orders.warmup + orders.burst;
     process.on("message", (message: ParentMessage) => {
       if (message.kind === "report") void send({ kind: "status", result: this.result() });
+      if (message.kind === "mark") {
+        this.startFigures();
+        void send({ kind: "marked" });
+      }
     });
   }
 
@@ -45,12 +54,18 @@ export class BurstCounter {
   }
 
   private warm(): void {
-    this.cpuAtWarm = process.cpuUsage();
-    this.warmAtMicros = monotonicMicros();
+    this.startFigures();
     void send({ kind: "warm", received: this.received });
   }
 
+  private startFigures(): void {
+    this.publishedAtWarm = this.published();
+    this.cpuAtWarm = process.cpuUsage();
+    this.warmAtMicros = monotonicMicros();
+  }
+
   private done(): void {
+    this.publishedAtDone = this.published();
     this.lastAt = performance.now();
     this.doneAtMicros = monotonicMicros();
     void send({ kind: "done", result: this.result() });
@@ -64,7 +79,9 @@ export class BurstCounter {
       received: Math.max(0, this.received - this.orders.warmup),
       expected: this.orders.burst,
       distinctTopics: this.distinctTopics(),
+      published: (this.publishedAtDone ?? this.published()) - this.publishedAtWarm,
       cpuMicros: cpu.user + cpu.system,
+      systemMicros: cpu.system,
       elapsedMs: this.firstAt === 0 ? 0 : lastAt - this.firstAt,
       windowMicros: [this.warmAtMicros, this.doneAtMicros === 0 ? monotonicMicros() : this.doneAtMicros],
       idle: this.idle ?? end,

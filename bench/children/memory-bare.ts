@@ -1,9 +1,9 @@
 /**
  * The memory limit for comparison: a bare MQTT.js subscriber's Map holding the latest payload of
- * `topics` topics (MQTT.js loaded, as in the bare subscriber), filled the same way as memory.ts.
+ * each topic (MQTT.js loaded, as in the bare subscriber), fed the same messages as memory.ts.
  */
 import "mqtt";
-import { payloadOf, topicOf } from "../workload.js";
+import { holdingMessages } from "../workload.js";
 import { asReceived, collectGarbage, memoryFigures, orders, tellParent } from "./process-stats.js";
 import type { MemoryOrders, MemoryReport } from "./memory.js";
 
@@ -11,13 +11,14 @@ const given = await orders<MemoryOrders>();
 const latest = new Map<string, string>();
 collectGarbage();
 const empty = memoryFigures();
-for (let index = 0; index < given.shape.topics; index += 1) {
-  latest.set(asReceived(topicOf(index, given.shape)), Buffer.from(payloadOf(index, 0)).toString());
+for (const { topic, payload } of holdingMessages(given.shape.topics, given.shape)) {
+  latest.set(asReceived(topic), Buffer.from(payload).toString());
 }
 collectGarbage();
 const held = memoryFigures();
 const report: MemoryReport = {
   kind: "bare",
+  set: undefined,
   tracked: latest.size,
   rules: 0,
   entities: 0,

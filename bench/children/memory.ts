@@ -1,13 +1,14 @@
 /**
  * Memory holding many tracked sources, in a fresh process that has loaded the add-on's modules
- * (as the add-on's process has): RSS once the store is built, after one message on each of
- * `topics` topics, and after a read (which drops the parsed payloads again when it ends).
+ * (as the add-on's process has): RSS and heap once the store is built, after one message on each
+ * of `sources` topics (readings, and one device in sixteen saying it is online),
+ * and after a read (which drops the parsed payloads again when it ends).
  */
 import "../../src/app/addon.js";
 import { ingestMessage } from "../../src/app/message-intake.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
 import { parseOptions } from "../../src/options/parse-options.js";
-import { optionsOf, payloadOf, topicOf, type HomeShape } from "../workload.js";
+import { holdingMessages, optionsOf, type HomeShape, type RuleSet } from "../workload.js";
 import {
   asReceived,
   collectGarbage,
@@ -18,12 +19,16 @@ import {
 } from "./process-stats.js";
 
 export interface MemoryOrders {
+  /** `topics` is the number of topics to hold (workload.ts, holdingMessages). */
   readonly shape: HomeShape;
+  readonly set: RuleSet;
+  readonly mix: Readonly<Record<string, number>>;
 }
 
 export interface MemoryReport {
-  /** The add-on's store, or the bare subscriber's Map for comparison. */
+  /** The add-on's store under a rule set, or the bare subscriber's Map for comparison. */
   readonly kind: "addon" | "bare";
+  readonly set: RuleSet | undefined;
   readonly tracked: number;
   readonly rules: number;
   readonly entities: number;
@@ -36,7 +41,7 @@ export interface MemoryReport {
 }
 
 const given = await orders<MemoryOrders>();
-const parsed = parseOptions(optionsOf(given.shape));
+const parsed = parseOptions(optionsOf(given.shape, given.set, given.mix));
 if (!parsed.ok) throw new Error(`the bench's options are invalid:\n${parsed.problems.join("\n")}`);
 const { settings } = parsed;
 const store = new ReadingsStore(settings.rules, {
@@ -45,10 +50,10 @@ const store = new ReadingsStore(settings.rules, {
 collectGarbage();
 const empty = memoryFigures();
 
-const now = Date.UTC(2025, 0, 1);
-for (let index = 0; index < given.shape.topics; index += 1) {
+const now = performance.now();
+for (const { topic, payload } of holdingMessages(given.shape.topics, given.shape)) {
   // Each payload arrives in its own buffer, as MQTT.js hands it over.
-  ingestMessage(store, asReceived(topicOf(index, given.shape)), Buffer.from(payloadOf(index, 0)), now);
+  ingestMessage(store, asReceived(topic), Buffer.from(payload), now);
 }
 collectGarbage();
 const afterIngest = memoryFigures();
@@ -58,6 +63,7 @@ const afterRead = memoryFigures();
 
 const report: MemoryReport = {
   kind: "addon",
+  set: given.set,
   tracked: store.trackedTopicCount,
   rules: settings.rules.length,
   entities,

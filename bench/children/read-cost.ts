@@ -1,14 +1,28 @@
 /**
  * Read-time cost in a fresh process: a store holding one reading per topic, then each read
- * computes every rule's derived values (store.read) and publishes them (EntityPublisher.
- * publishDerived). The publish function encodes every message into an MQTT PUBLISH packet in
- * memory, as MQTT.js would before writing it to the socket, and does not wait for a broker.
+ * computes every rule's derived values and publishes them, as the add-on does: the Evaluation's
+ * read (the store's aggregates, then the formulas over them) at once, then
+ * EntityPublisher.publishDerived a slice of entities at a time, with a turn of the event loop between. The publish function encodes every
+ * message into an MQTT PUBLISH packet in memory, as MQTT.js would before writing it to the
+ * socket, and does not wait for a broker. monitorEventLoopDelay watches the event loop meanwhile.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { ingestMessage } from "../../src/app/message-intake.js";
+import { inSlices } from "../../src/app/slices.js";
+import type { DerivedValue } from "../../src/core/derived-value.js";
+import { Evaluation } from "../../src/core/evaluation.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
 import { EntityPublisher } from "../../src/homeassistant/entity-publisher.js";
 import { parseOptions } from "../../src/options/parse-options.js";
-import { optionsOf, payloadOf, topicOf, type HomeShape } from "../workload.js";
+import {
+  availabilityPayloadOf,
+  availabilityTopicOf,
+  optionsOf,
+  payloadOf,
+  topicOf,
+  type HomeShape,
+  type RuleSet,
+} from "../workload.js";
 import { encodePublish } from "./publish-packet.js";
 import {
   asReceived,
@@ -21,19 +35,29 @@ import {
 
 export interface ReadCostOrders {
   readonly shape: HomeShape;
+  readonly set: RuleSet;
+  readonly mix: Readonly<Record<string, number>>;
   /** Reads after the first, each after every topic got a new payload. */
   readonly reads: number;
 }
 
 export interface ReadTiming {
+  /** From the read's start to the last entity handed to the publisher, turns of the event loop included. */
   readonly totalMs: number;
   readonly storeReadMs: number;
   readonly publishMs: number;
+  /** The longest slice of the read, and of the publishing: what held up the event loop at once. */
+  readonly longestReadSliceMs: number;
+  readonly longestPublishSliceMs: number;
+  /** The event loop's longest delay meanwhile (monitorEventLoopDelay, 1 ms resolution; GC pauses included). */
+  readonly eventLoopDelayMaxMs: number;
+  readonly readSlices: number;
   readonly messages: number;
   readonly bytes: number;
 }
 
 export interface ReadCostReport {
+  readonly set: RuleSet;
   readonly rules: number;
   readonly readings: number;
   readonly entities: number;
@@ -50,12 +74,13 @@ export interface ReadCostReport {
 }
 
 const given = await orders<ReadCostOrders>();
-const parsed = parseOptions(optionsOf(given.shape));
+const parsed = parseOptions(optionsOf(given.shape, given.set, given.mix));
 if (!parsed.ok) throw new Error(`the bench's options are invalid:\n${parsed.problems.join("\n")}`);
 const { settings } = parsed;
 const store = new ReadingsStore(settings.rules, {
   ignoredPrefixes: [`${settings.baseTopic}/`, `${settings.discoveryPrefix}/`],
 });
+const evaluation = new Evaluation(store, settings.rules);
 
 let messages = 0;
 let bytes = 0;
@@ -71,24 +96,46 @@ const publisher = new EntityPublisher({
   },
 });
 
-const topics = Array.from({ length: given.shape.topics }, (_, index) =>
+const sensors = Array.from({ length: given.shape.topics }, (_, index) =>
   asReceived(topicOf(index, given.shape)),
 );
-let now = Date.UTC(2025, 0, 1);
+let now = performance.now();
 function ingestAll(variant: number): void {
-  for (const [index, topic] of topics.entries()) {
+  for (const [index, topic] of sensors.entries()) {
     ingestMessage(store, topic, Buffer.from(payloadOf(index, variant)), now);
+  }
+}
+/** One device in eight says where it stands (the store keeps at most 10,000 availability topics); one in twenty of those is offline. */
+function announceDevices(): void {
+  for (let index = 0; index < given.shape.topics; index += 8) {
+    const topic = availabilityTopicOf(index, given.shape);
+    if (topic === undefined) continue;
+    const online = index % 160 !== 8;
+    ingestMessage(store, asReceived(topic), Buffer.from(availabilityPayloadOf(index, online)), now);
   }
 }
 
 async function timedRead(): Promise<{ timing: ReadTiming; entities: number; inputs: number }> {
   messages = 0;
   bytes = 0;
+  const readSlices: number[] = [];
+  const publishSlices: number[] = [];
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  // Its first tick only starts the clock: a pause before it would go unseen.
+  await new Promise((resolve) => setTimeout(resolve, 5));
   const started = performance.now();
-  const derived = store.read(now).values;
+  // One slice: the merged add-on reads at once (the read in slices was left out at the merge).
+  const { values: derived } = evaluation.read(now);
   const readDone = performance.now();
-  await publisher.publishDerived(derived.map((value) => ({ derived: value })));
+  readSlices.push(readDone - started);
+  await inSlices(derived, async (slice: readonly DerivedValue[]) => {
+    const from = performance.now();
+    await publisher.publishDerived(slice.map((value) => ({ derived: value })));
+    publishSlices.push(performance.now() - from);
+  });
   const finished = performance.now();
+  delay.disable();
   let inputs = 0;
   for (const { counts } of derived)
     inputs += counts.counted + counts.stale + counts.offline + counts.unusable + counts.out_of_range;
@@ -97,6 +144,10 @@ async function timedRead(): Promise<{ timing: ReadTiming; entities: number; inpu
       totalMs: finished - started,
       storeReadMs: readDone - started,
       publishMs: finished - readDone,
+      longestReadSliceMs: Math.max(0, ...readSlices),
+      longestPublishSliceMs: Math.max(0, ...publishSlices),
+      eventLoopDelayMaxMs: delay.max / 1e6,
+      readSlices: readSlices.length,
       messages,
       bytes,
     },
@@ -105,6 +156,7 @@ async function timedRead(): Promise<{ timing: ReadTiming; entities: number; inpu
   };
 }
 
+announceDevices();
 ingestAll(0);
 // As on a connection: the announcement first, so the first read also sends the device configs.
 await publisher.announce([]);
@@ -122,7 +174,7 @@ for (let read = 1; read <= given.reads; read += 1) {
   steadyWindowsMicros.push([from, monotonicMicros()]);
 }
 // The floor: parse each JSON payload once, as the best possible read would, and nothing else.
-const jsonPayloads = topics
+const jsonPayloads = sensors
   .map((_, index) => payloadOf(index, given.reads + 1))
   .filter((text) => text.startsWith("{"));
 const floors: number[] = [];
@@ -134,6 +186,7 @@ for (let attempt = 0; attempt < 3; attempt += 1) {
 }
 
 const report: ReadCostReport = {
+  set: given.set,
   jsonParseFloorMs: Math.min(...floors),
   jsonPayloads: jsonPayloads.length,
   rules: settings.rules.length,

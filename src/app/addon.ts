@@ -26,6 +26,7 @@ import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
 import { startStatusPage, type ListenAddress, type StatusPage } from "../status-page/status-page.js";
 import { ingestMessage } from "./message-intake.js";
+import { inSlices } from "./slices.js";
 import { scheduleReads } from "./read-schedule.js";
 import { UpdateScheduler } from "./update-scheduler.js";
 import type { PendingChange } from "../core/output-policy.js";
@@ -185,12 +186,16 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     evaluation,
     rules: settings.rules,
     now,
+    // A slice at a time: a read of 1,000 entities publishes 3,000 messages, which would hold up
+    // the event loop for a while if handed to MQTT.js at once.
     publish: async (outputs) => {
-      await publisher.publishDerived(
-        outputs.map(({ value, pending }) => ({
-          derived: value,
-          pending: pending === undefined ? undefined : { on: pending.on, at: wallTimeOf(pending) },
-        })),
+      await inSlices(outputs, (slice) =>
+        publisher.publishDerived(
+          slice.map(({ value, pending }) => ({
+            derived: value,
+            pending: pending === undefined ? undefined : { on: pending.on, at: wallTimeOf(pending) },
+          })),
+        ),
       );
       // The status page shows what Home Assistant was given.
       feed.published(

@@ -29,11 +29,14 @@ export function usesOnValue(name: FunctionName): name is BinaryFunctionName | "c
   return (ON_VALUE_FUNCTIONS as readonly string[]).includes(name);
 }
 
+/** Numbers to aggregate: a list, or the typed array a read gathers them in. */
+export type Numbers = readonly number[] | Float64Array;
+
 /**
  * Applies a numeric function to at least one value; callers handle the empty case (no value).
  * `last` is not here: it needs the times the values were received, which the caller tracks.
  */
-export function applyNumeric(name: Exclude<NumericFunctionName, "last">, values: readonly number[]): number {
+export function applyNumeric(name: Exclude<NumericFunctionName, "last">, values: Numbers): number {
   switch (name) {
     case "mean":
       return sum(values) / values.length;
@@ -67,7 +70,7 @@ export function applyBinary(name: BinaryFunctionName, matches: readonly boolean[
 }
 
 // Neumaier summation: averages of many close readings stay exact to the last digit that matters.
-function sum(values: readonly number[]): number {
+function sum(values: Numbers): number {
   let total = 0;
   let compensation = 0;
   for (const value of values) {
@@ -79,20 +82,21 @@ function sum(values: readonly number[]): number {
 }
 
 // Loops rather than Math.min(...values): spreading 100,000 arguments overflows the stack.
-function smallest(values: readonly number[]): number {
+function smallest(values: Numbers): number {
   let result = Number.POSITIVE_INFINITY;
   for (const value of values) if (value < result) result = value;
   return result;
 }
 
-function largest(values: readonly number[]): number {
+function largest(values: Numbers): number {
   let result = Number.NEGATIVE_INFINITY;
   for (const value of values) if (value > result) result = value;
   return result;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+function median(values: Numbers): number {
+  // A typed array sorts numerically, without a comparison function to call.
+  const sorted = Float64Array.from(values).sort();
   const middle = Math.floor(sorted.length / 2);
   const upper = sorted[middle] ?? Number.NaN;
   return sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? Number.NaN) + upper) / 2;
@@ -102,8 +106,8 @@ function median(values: readonly number[]): number {
  * Population standard deviation: the inputs are every sensor of the group, not a sample of
  * them, and one reading has a spread of 0 rather than no value.
  */
-function populationStdev(values: readonly number[]): number {
+function populationStdev(values: Numbers): number {
   const mean = sum(values) / values.length;
-  const squares = values.map((value) => (value - mean) ** 2);
+  const squares = Float64Array.from(values, (value) => (value - mean) ** 2);
   return Math.sqrt(sum(squares) / values.length);
 }

@@ -28,8 +28,9 @@ export function numberValue(value: number): ReadingValue {
 /** Interprets a piece of text: a device's plain payload, or a string inside a JSON payload. */
 export function textValue(raw: string): ReadingValue {
   const text = raw.trim();
-  if (NO_READING_WORDS.has(text.toLowerCase())) return ABSENT;
+  // Numbers first: they are most payloads, and none of the words below is one.
   if (DECIMAL.test(text)) return numberValue(Number(text));
+  if (NO_READING_WORDS.has(text.toLowerCase())) return ABSENT;
   return { kind: "text", value: text };
 }
 

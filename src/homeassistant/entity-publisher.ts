@@ -135,13 +135,17 @@ export class EntityPublisher {
       const rule = this.ruleOf(derived.identity);
       for (const deviceId of this.place(derived.identity)) changedDevices.add(deviceId);
       const messages = stateMessages(this.options.layout, rule, derived, pending);
-      this.latest.set(derived.identity.entityKey, messages);
+      const before = this.latest.get(derived.identity.entityKey);
+      let changed = before === undefined || before.length !== messages.length;
       for (const message of messages) {
         const held = this.retained.get(message.topic);
         if (held?.payload === message.payload && !(expiring && dueForRenewal(message, held, now))) continue;
         this.retained.set(message.topic, { payload: message.payload, sentAt: now });
         states.push(message);
+        changed = true;
       }
+      // Kept as they were when nothing changed: what was kept is already old, the new copies die young.
+      if (changed) this.latest.set(derived.identity.entityKey, messages);
     }
     await this.sendDevices([...changedDevices]);
     await this.send(states);

@@ -1,12 +1,15 @@
 /**
  * Regression guard for the message path (issue 6), on counts rather than time: how often the
  * matcher runs, how many trie nodes one match visits, how often a message touches a rule or
- * decodes its payload. A change that makes the per-message work grow with the number of rules
- * (a linear scan, a match on every message, a second decode) fails here on any machine.
+ * decodes its payload, and how many elements of lists, maps and sets it walks. A change that makes
+ * the per-message work grow with the number of rules or of sources (a linear scan, a match on
+ * every message, a second decode) fails here on any machine.
  * `npm run bench` measures the same path in time and memory against a bare MQTT.js subscriber.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ingestMessage } from "../../src/app/message-intake.js";
+import { UpdateScheduler } from "../../src/app/update-scheduler.js";
+import { Evaluation } from "../../src/core/evaluation.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
 import type { Rule } from "../../src/core/rule.js";
 import { parseTopicFilter } from "../../src/core/topic-filter.js";
@@ -200,7 +203,145 @@ describe("the message path with the features of 0.2.0", () => {
       match.mockRestore();
     }
   });
+
+  it("walks no list of rules or sources per message, whatever their number, updates on change included", () => {
+    const walkedPerMessage: number[] = [];
+    for (const [ruleCount, otherSources] of [
+      [6, 30],
+      [600, 3_000],
+    ] as const) {
+      const rules = compile(featureRules(ruleCount), { max_sources: 10_000 });
+      const store = new ReadingsStore(rules);
+      const updates = new UpdateScheduler({
+        evaluation: new Evaluation(store, rules),
+        rules,
+        now: () => T0,
+        publish: () => Promise.resolve(),
+        onUnusable: () => undefined,
+      });
+      // Sources of the same rules that send nothing while the messages below are counted.
+      for (let index = 0; index < otherSources; index += 1) {
+        const rule = index % ruleCount;
+        const topic = rule % 3 === 1 ? `tele${rule}/quiet${index}/SENSOR` : `z${rule}/quiet${index}`;
+        ingestMessage(store, topic, Buffer.from('{"contact":true,"AM2301":{"Temperature":20}}'), T0);
+        if (index % 2 === 0 && rule % 3 === 0)
+          ingestMessage(store, `z${rule}/quiet${index}/availability`, Buffer.from("online"), T0);
+      }
+      // The same 30 devices in both homes: windows with their availability, Tasmotas, lights.
+      const messages = Array.from({ length: 30 }, (_, index) => {
+        switch (index % 3) {
+          case 0:
+            return index % 2 === 0
+              ? { topic: `z0/window${index}`, payload: '{"contact":false}' }
+              : {
+                  topic: `z0/window${index - 3}/availability`,
+                  payload: index % 4 === 1 ? "offline" : "online",
+                };
+          case 1:
+            return { topic: `tele1/dev${index}/SENSOR`, payload: '{"AM2301":{"Temperature":21}}' };
+          default:
+            return { topic: `l2/dev${index}/POWER`, payload: "ON" };
+        }
+      }).map(({ topic, payload }) => ({ topic, payload: Buffer.from(payload) }));
+      for (const { topic, payload } of messages) ingestMessage(store, topic, payload, T0);
+      store.read(T0); // links sources to their devices' availability topics, as a read does
+      store.readChanged(T0);
+      updates.poke();
+      const walked = elementsWalked(() => {
+        for (let sent = 0; sent < 3_000; sent += 1) {
+          const message = messages[sent % messages.length];
+          if (message === undefined) continue;
+          ingestMessage(store, message.topic, message.payload, T0 + sent);
+          updates.poke();
+        }
+      });
+      updates.stop();
+      walkedPerMessage.push(walked / 3_000);
+    }
+    // A group or two per message, and a device's few dependents: the same in a home 100 times larger.
+    expect(walkedPerMessage[0]).toBeGreaterThan(0);
+    expect(walkedPerMessage[1]).toBe(walkedPerMessage[0]);
+    expect(walkedPerMessage[1]).toBeLessThan(5);
+  });
 });
+
+/**
+ * Counts the elements walked while `run` runs: every step of an iterator of a Map, a Set or an
+ * array (for…of, spreads, Array.from), and the length of every array a method like filter, some or
+ * indexOf goes over. A scan of all rules or all sources shows up as thousands of them.
+ */
+function elementsWalked(run: () => void): number {
+  let walked = 0;
+  const restores: (() => void)[] = [];
+  const replace = (
+    owner: object,
+    key: PropertyKey,
+    make: (original: (...args: unknown[]) => unknown) => unknown,
+  ) => {
+    const record = owner as Record<PropertyKey, (...args: unknown[]) => unknown>;
+    const original = record[key];
+    if (original === undefined) return;
+    Object.defineProperty(owner, key, { value: make(original), configurable: true, writable: true });
+    restores.push(() =>
+      Object.defineProperty(owner, key, { value: original, configurable: true, writable: true }),
+    );
+  };
+  const counting = (original: (...args: unknown[]) => unknown) =>
+    function (this: unknown, ...args: unknown[]) {
+      const inner = original.apply(this, args) as Iterator<unknown>;
+      const iterator: IterableIterator<unknown> = {
+        next() {
+          const step = inner.next();
+          if (step.done !== true) walked += 1;
+          return step;
+        },
+        [Symbol.iterator]() {
+          return iterator;
+        },
+      };
+      return iterator;
+    };
+  for (const prototype of [Map.prototype, Set.prototype, Array.prototype])
+    for (const key of ["values", "keys", "entries", Symbol.iterator]) replace(prototype, key, counting);
+  for (const name of [
+    "forEach",
+    "map",
+    "filter",
+    "some",
+    "every",
+    "find",
+    "findIndex",
+    "includes",
+    "indexOf",
+    "reduce",
+    "flatMap",
+  ])
+    replace(
+      Array.prototype,
+      name,
+      (original) =>
+        function (this: unknown[], ...args: unknown[]) {
+          walked += this.length;
+          return original.apply(this, args);
+        },
+    );
+  for (const prototype of [Map.prototype, Set.prototype])
+    replace(
+      prototype,
+      "forEach",
+      (original) =>
+        function (this: { size: number }, ...args: unknown[]) {
+          walked += this.size;
+          return original.apply(this, args);
+        },
+    );
+  try {
+    run();
+  } finally {
+    for (const restore of restores.reverse()) restore();
+  }
+  return walked;
+}
 
 describe("the topic matcher", () => {
   /** `count` filters with distinct literal first levels, as many per-device or per-room rules give. */
