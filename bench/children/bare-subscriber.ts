@@ -16,7 +16,9 @@ const counter = new BurstCounter(given, () => latest.size);
 const client = mqtt.connect({
   host: "127.0.0.1",
   port: given.port,
-  protocolVersion: 4,
+  // The add-on connects with MQTT 5 (3.1.1 only with a broker that refuses 5); so does the limit, since
+  // Mosquitto drains a backlog to an MQTT 5 client about ten times slower than to a 3.1.1 one.
+  protocolVersion: 5,
   clientId: given.clientId,
   clean: true,
   keepalive: 60,
