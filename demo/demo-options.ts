@@ -1,7 +1,7 @@
 /** Example rules over the simulated home, with intervals short enough to watch. */
 export const demoOptions = {
   log_level: "info",
-  first_read_delay: 2,
+  first_read_delay: 4,
   read_interval: 5,
   max_age: 60,
   rules: [

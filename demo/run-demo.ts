@@ -34,7 +34,7 @@ print(
   `  watch it yourself:  mosquitto_sub -h 127.0.0.1 -p ${broker.port} -v -t 'mqtt_aggregator/#' -t 'homeassistant/#'`,
 );
 print(`  simulated home: Tasmota (one in °F), Zigbee2MQTT, Shelly Gen2 and ESPHome payloads`);
-print("  first values in 2 s, then every 5 s; Ctrl-C to stop\n");
+print("  first values in 4 s (changes at once), then every 5 s; Ctrl-C to stop\n");
 
 const parsed = parseOptions(demoOptions);
 if (!parsed.ok) throw new Error(`demo options are invalid: ${parsed.problems.join("; ")}`);
