@@ -83,3 +83,32 @@ export function identify(
       : renderName(rule.deviceTemplate, rule.captureNames, captures, MAX_CAPTURE_LENGTH);
   return { ruleKey: rule.key, entityKey, name, objectId, captures: byName, deviceName };
 }
+
+/** A fanned-out entity's key, saved where arrival order decided it. */
+export interface SavedEntityKey {
+  readonly rule: string;
+  readonly captures: readonly string[];
+  readonly entityKey: string;
+}
+
+/**
+ * Keys of a rule's entities whose captured values slug alike ("Living Room", "living_room"), to
+ * be saved: which of them got the plain key depended on the order they were first seen in.
+ */
+export function contestedKeys(
+  rule: Pick<Rule, "key" | "captureNames">,
+  identities: Iterable<EntityIdentity>,
+): SavedEntityKey[] {
+  const bySlug = new Map<string, { captures: string[]; entityKey: string }[]>();
+  for (const identity of identities) {
+    const captures = rule.captureNames.map((name) => identity.captures[name] ?? "");
+    const slug = groupSlug(captures);
+    bySlug.set(slug, [...(bySlug.get(slug) ?? []), { captures, entityKey: identity.entityKey }]);
+  }
+  const saved: SavedEntityKey[] = [];
+  for (const members of bySlug.values()) {
+    if (members.length < 2) continue;
+    for (const { captures, entityKey } of members) saved.push({ rule: rule.key, captures, entityKey });
+  }
+  return saved;
+}

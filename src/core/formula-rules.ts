@@ -1,8 +1,7 @@
 import type { DerivedState, DerivedValue, SourceStatus } from "./derived-value.js";
-import { identify, type EntityIdentity } from "./entity-group.js";
-import { groupSlug, ruleKeyOfEntity } from "./entity-naming.js";
+import { contestedKeys, identify, type EntityIdentity, type SavedEntityKey } from "./entity-group.js";
+import { ruleKeyOfEntity } from "./entity-naming.js";
 import { evaluateFormula, orderByDependencies, type FormulaValue } from "./formula/index.js";
-import type { SavedEntityKey } from "./readings-store.js";
 import {
   fansOut,
   isFormulaRule,
@@ -156,24 +155,12 @@ export class FormulaRules {
    * plain key depended on the order they were first computed in, and must survive a restart.
    */
   contestedEntityKeys(): SavedEntityKey[] {
-    const saved: SavedEntityKey[] = [];
-    for (const state of this.states) {
-      const bySlug = new Map<string, FormulaEntity[]>();
-      for (const entity of state.entities.values()) {
-        const slug = groupSlug(capturesOf(state.rule, entity));
-        bySlug.set(slug, [...(bySlug.get(slug) ?? []), entity]);
-      }
-      for (const entities of bySlug.values()) {
-        if (entities.length < 2) continue;
-        for (const entity of entities)
-          saved.push({
-            rule: state.rule.key,
-            captures: capturesOf(state.rule, entity),
-            entityKey: entity.identity.entityKey,
-          });
-      }
-    }
-    return saved;
+    return this.states.flatMap((state) =>
+      contestedKeys(
+        state.rule,
+        [...state.entities.values()].map((entity) => entity.identity),
+      ),
+    );
   }
 
   /** Takes back keys saved by contestedEntityKeys (those of other rules are left alone). */
@@ -321,10 +308,6 @@ export class FormulaRules {
       changesAt: undefined,
     };
   }
-}
-
-function capturesOf(rule: FormulaRule, entity: FormulaEntity): string[] {
-  return rule.captureNames.map((name) => entity.identity.captures[name] ?? "");
 }
 
 function ruleKeyOf(reference: FormulaReference): string {

@@ -4,8 +4,14 @@ import {
   availabilitySubscriptionOf,
   availabilityTopicOf,
 } from "./device-availability.js";
-import { EntityGroup, identify, type EntityIdentity } from "./entity-group.js";
-import { groupSlug, ruleKeyOfEntity } from "./entity-naming.js";
+import {
+  contestedKeys,
+  EntityGroup,
+  identify,
+  type EntityIdentity,
+  type SavedEntityKey,
+} from "./entity-group.js";
+import { ruleKeyOfEntity } from "./entity-naming.js";
 import { ReadPass } from "./read-pass.js";
 import { fansOut, isFormulaRule, type ConfiguredRule, type Rule } from "./rule.js";
 import { SourceTopic } from "./source-topic.js";
@@ -27,12 +33,7 @@ export interface ReadResult {
   readonly booleansMissed?: readonly Rule[];
 }
 
-/** A fanned-out entity's key, saved where arrival order decided it. */
-export interface SavedEntityKey {
-  readonly rule: string;
-  readonly captures: readonly string[];
-  readonly entityKey: string;
-}
+export type { SavedEntityKey };
 
 /** A reading as saved across restarts: the raw payload, so a changed rule can read it anew. */
 export interface SavedReading {
@@ -344,25 +345,12 @@ export class ReadingsStore {
    * which of them got the plain key depended on arrival order, and must survive a restart.
    */
   contestedEntityKeys(): SavedEntityKey[] {
-    const saved: SavedEntityKey[] = [];
-    for (const state of this.states.values()) {
-      const bySlug = new Map<string, EntityGroup[]>();
-      for (const group of state.groups.values()) {
-        const slug = groupSlug(captureList(state.rule, group));
-        bySlug.set(slug, [...(bySlug.get(slug) ?? []), group]);
-      }
-      for (const groups of bySlug.values()) {
-        if (groups.length < 2) continue;
-        for (const group of groups) {
-          saved.push({
-            rule: state.rule.key,
-            captures: captureList(state.rule, group),
-            entityKey: group.identity.entityKey,
-          });
-        }
-      }
-    }
-    return saved;
+    return [...this.states.values()].flatMap((state) =>
+      contestedKeys(
+        state.rule,
+        [...state.groups.values()].map((group) => group.identity),
+      ),
+    );
   }
 
   /** Takes back keys saved by contestedEntityKeys; call before any reading arrives. */
@@ -548,8 +536,4 @@ function reorder(captures: readonly string[], order: readonly number[]): string[
     reordered[position] = captures[index] ?? "";
   });
   return reordered;
-}
-
-function captureList(rule: Rule, group: EntityGroup): string[] {
-  return rule.captureNames.map((name) => group.identity.captures[name] ?? "");
 }
