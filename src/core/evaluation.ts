@@ -1,7 +1,8 @@
 import { LISTED_SOURCES } from "./derived-value.js";
 import type { EntityIdentity } from "./entity-group.js";
 import { FormulaRules } from "./formula-rules.js";
-import type { ReadingsStore, ReadResult, SavedEntityKey } from "./readings-store.js";
+import { readAtOnce, type ReadResult, type SteppedRead } from "./read-job.js";
+import type { ReadingsStore, SavedEntityKey } from "./readings-store.js";
 import type { ConfiguredRule } from "./rule.js";
 
 /**
@@ -21,9 +22,23 @@ export class Evaluation {
 
   /** Derived values of the given rules (all by default), and of the formulas that use them. */
   read(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadResult {
-    const result = this.store.read(now, ruleKeys, listLimit);
-    const formulas = this.formulas.afterRead(result.values, now, ruleKeys);
-    return { ...result, values: [...result.values, ...formulas] };
+    return readAtOnce(this.beginRead(now, ruleKeys, listLimit));
+  }
+
+  /**
+   * The same read a slice at a time: the store's sources in slices, then the formulas at once in
+   * the last (they read the aggregates, a few per entity, not topics).
+   */
+  beginRead(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): SteppedRead {
+    const aggregates = this.store.beginRead(now, ruleKeys, listLimit);
+    return {
+      step: (budget) => aggregates.step(budget),
+      result: () => {
+        const result = aggregates.result();
+        const formulas = this.formulas.afterRead(result.values, now, ruleKeys);
+        return { ...result, values: [...result.values, ...formulas] };
+      },
+    };
   }
 
   /** Derived values of the `update: change` entities whose inputs changed, formulas following them. */

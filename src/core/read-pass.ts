@@ -16,7 +16,7 @@ import {
 } from "./payload-readings.js";
 import { comparableText, type ReadingValue } from "./reading-value.js";
 import type { Rule } from "./rule.js";
-import type { SourceTopic } from "./source-topic.js";
+import type { AvailabilityTopic, SourceTopic } from "./source-topic.js";
 import { convert } from "./units.js";
 import type { ValuePath } from "./value-path.js";
 
@@ -42,7 +42,7 @@ export class ReadPass {
     private readonly now: number,
     private readonly pass: number,
     private readonly listLimit: number,
-    private readonly deviceOf: (source: SourceTopic, rule: Rule) => SourceTopic | null,
+    private readonly deviceOf: (source: SourceTopic, rule: Rule) => AvailabilityTopic | null,
     private readonly mode: PassMode = "read",
   ) {}
 
@@ -50,12 +50,24 @@ export class ReadPass {
     this.tallies.set(group, new GroupTally(group, this.listLimit));
   }
 
+  /** Evaluates `source` for the groups of this pass it feeds; a read also releases its payload once stale. */
   visit(source: SourceTopic): void {
     const observing = this.mode === "observe";
     if (!observing) {
-      if (source.readPass === this.pass) return;
-      source.readPass = this.pass;
+      if (source.visitedIn(this.pass)) return;
+      source.markVisited(this.pass);
     }
+    this.evaluate(source, observing);
+    // Stale for every rule it feeds: the payload is not needed any more, and may be large.
+    if (
+      !observing &&
+      source.payload !== undefined &&
+      this.now - source.receivedAt > source.membership.keepForMs
+    )
+      source.forgetPayload();
+  }
+
+  private evaluate(source: SourceTopic, observing: boolean): void {
     const payload = source.payload;
     let parsed: ParsedPayload | undefined;
     // Rules sharing a value path (most rules on one topic) share its readings.

@@ -1,4 +1,4 @@
-import { LISTED_SOURCES, type DerivedValue, type UnusableSource } from "./derived-value.js";
+import { LISTED_SOURCES, type DerivedValue } from "./derived-value.js";
 import {
   AVAILABILITY_LEVELS,
   availabilitySubscriptionOf,
@@ -12,9 +12,11 @@ import {
   type SavedEntityKey,
 } from "./entity-group.js";
 import { ruleKeyOfEntity } from "./entity-naming.js";
+import { Memberships } from "./membership.js";
+import { readAtOnce, ReadJob, type ReadResult } from "./read-job.js";
 import { ReadPass } from "./read-pass.js";
 import { fansOut, isFormulaRule, type ConfiguredRule, type Rule } from "./rule.js";
-import { SourceTopic } from "./source-topic.js";
+import { AvailabilityTopic, LAST_READ_PASS, SourceTopic } from "./source-topic.js";
 import { parseTopicFilter } from "./topic-filter.js";
 import { TopicMatcher } from "./topic-matcher.js";
 
@@ -25,15 +27,7 @@ const MAX_IGNORED_TOPICS = 10_000;
 /** Sources of each kind `inspect` lists: every source of any rule a person reads through. */
 export const INSPECTED_SOURCES = 500;
 
-/** What a read found: the derived values, and the sources that turned unusable at it. */
-export interface ReadResult {
-  readonly values: DerivedValue[];
-  readonly turnedUnusable: UnusableSource[];
-  /** Rules that compare JSON true/false readings with on values that can never equal them. */
-  readonly booleansMissed?: readonly Rule[];
-}
-
-export type { SavedEntityKey };
+export type { ReadResult, SavedEntityKey };
 
 /** A reading as saved across restarts: the raw payload, so a changed rule can read it anew. */
 export interface SavedReading {
@@ -68,9 +62,9 @@ interface FilterTarget {
 
 /**
  * The latest payload of every topic the rules match, and the entity groups they feed.
- * The message path (`ingest`) is a map lookup and four assignments for a topic seen before, plus
+ * The message path (`ingest`) is a map lookup and three assignments for a topic seen before, plus
  * a mark per group of the rules on change it feeds; everything else waits for a read, which
- * evaluates each source once for all its groups (ReadPass).
+ * evaluates each source once for all its groups (ReadPass), a slice at a time (ReadJob).
  */
 export class ReadingsStore {
   private readonly states = new Map<string, RuleState>();
@@ -80,9 +74,13 @@ export class ReadingsStore {
   private readonly patternAvailability = new TopicMatcher<true>();
   private readonly topics = new Map<string, SourceTopic>();
   /** Topics where devices say whether they are online, by topic; also in `topics`. */
-  private readonly availability = new Map<string, SourceTopic>();
+  private readonly availability = new Map<string, AvailabilityTopic>();
+  private readonly memberships = new Memberships();
+  private groupIds = 0;
   /** Bumped when an availability topic appears, so sources look for their device again. */
   private availabilityGeneration = 0;
+  /** The generation the sources' `device` links were found in. */
+  private linkedGeneration = 0;
   private readonly ignored = new Set<string>();
   private arrivals = 0;
   private passes = 0;
@@ -136,9 +134,9 @@ export class ReadingsStore {
     source.payload = payload;
     source.receivedAt = now;
     source.arrival = ++this.arrivals;
-    source.version += 1;
-    if (source.changeGroups !== null) this.markChanged(source.changeGroups);
-    if (source.dependents !== null) this.markDependents(source.dependents);
+    const changeGroups = source.membership.changeGroups;
+    if (changeGroups !== null) this.markChanged(changeGroups);
+    if (source instanceof AvailabilityTopic) this.markDependents(source.dependents);
   }
 
   /** Whether some `update: change` entity waits to be recomputed (readChanged). */
@@ -157,7 +155,7 @@ export class ReadingsStore {
     const groups = this.changedGroups;
     this.changedGroups = [];
     for (const group of groups) group.changed = false;
-    return this.readGroups(groups, now, listLimit);
+    return readAtOnce(this.readJob(groups, now, listLimit));
   }
 
   private markChanged(groups: readonly EntityGroup[]): void {
@@ -168,9 +166,11 @@ export class ReadingsStore {
     }
   }
 
-  private markDependents(dependents: ReadonlySet<SourceTopic>): void {
-    for (const dependent of dependents)
-      if (dependent.changeGroups !== null) this.markChanged(dependent.changeGroups);
+  private markDependents(dependents: readonly SourceTopic[]): void {
+    for (const dependent of dependents) {
+      const changeGroups = dependent.membership.changeGroups;
+      if (changeGroups !== null) this.markChanged(changeGroups);
+    }
   }
 
   /** A payload too large to keep: remembered only as unusable, so it cannot pin memory. */
@@ -180,9 +180,9 @@ export class ReadingsStore {
     source.payload = { bytes };
     source.receivedAt = now;
     source.arrival = ++this.arrivals;
-    source.version += 1;
-    if (source.changeGroups !== null) this.markChanged(source.changeGroups);
-    if (source.dependents !== null) this.markDependents(source.dependents);
+    const changeGroups = source.membership.changeGroups;
+    if (changeGroups !== null) this.markChanged(changeGroups);
+    if (source instanceof AvailabilityTopic) this.markDependents(source.dependents);
   }
 
   /**
@@ -190,24 +190,46 @@ export class ReadingsStore {
    * Fanned-out entities that never had a usable reading are left out: they do not exist yet.
    */
   read(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadResult {
-    const groups: EntityGroup[] = [];
-    for (const state of this.selectStates(ruleKeys)) groups.push(...state.groups.values());
-    return this.readGroups(groups, now, listLimit);
+    return readAtOnce(this.beginRead(now, ruleKeys, listLimit));
   }
 
-  private readGroups(groups: readonly EntityGroup[], now: number, listLimit: number): ReadResult {
-    const pass = new ReadPass(now, ++this.passes, listLimit, (source, rule) => this.deviceOf(source, rule));
+  /**
+   * The same read, taken a slice at a time (ReadJob.step). One read at a time: a readChanged
+   * between two slices would evaluate sources the read has yet to (the caller queues them).
+   */
+  beginRead(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadJob {
+    const groups: EntityGroup[] = [];
+    for (const state of this.selectStates(ruleKeys)) groups.push(...state.groups.values());
+    return this.readJob(groups, now, listLimit);
+  }
+
+  private readJob(groups: readonly EntityGroup[], now: number, listLimit: number): ReadJob {
+    const pass = new ReadPass(now, this.nextPass(), listLimit, (source, rule) => this.deviceOf(source, rule));
     // A group marked changed and then dropped at the source limit is gone: nothing to compute.
-    for (const group of groups) if (this.isCurrent(group)) pass.include(group);
-    for (const group of pass.tallies.keys()) for (const source of group.topics.values()) pass.visit(source);
+    const current = groups.filter((group) => this.isCurrent(group));
+    for (const group of current) pass.include(group);
+    return new ReadJob(current, pass, (done) => this.finishRead(done));
+  }
+
+  private nextPass(): number {
+    this.relinkDevices();
+    if (this.passes === LAST_READ_PASS) {
+      this.passes = 0;
+      for (const source of this.topics.values()) source.clearVisit();
+    }
+    return ++this.passes;
+  }
+
+  private finishRead(pass: ReadPass): ReadResult {
     const values: DerivedValue[] = [];
     for (const [group, tally] of pass.tallies) {
+      // Dropped at a source limit between two slices of the read: retired, not computed.
+      if (!this.isCurrent(group)) continue;
       if (tally.inputs > 0) group.revealed = true;
       if (!this.exists(group)) continue;
       values.push(tally.finish());
       group.read = true;
     }
-    for (const group of groups) this.release(group, now);
     return { values, turnedUnusable: pass.turnedUnusable, booleansMissed: [...pass.booleansMissed.values()] };
   }
 
@@ -222,13 +244,13 @@ export class ReadingsStore {
     if (group === undefined || !this.wouldExist(group)) return undefined;
     const pass = new ReadPass(
       now,
-      ++this.passes,
+      this.nextPass(),
       listLimit,
       (source, rule) => this.deviceOf(source, rule),
       "observe",
     );
     pass.include(group);
-    for (const source of group.topics.values()) pass.visit(source);
+    for (const source of group.sources) pass.visit(source);
     return pass.tallies.get(group)?.finish();
   }
 
@@ -286,28 +308,35 @@ export class ReadingsStore {
    * looked up again only when new availability topics have appeared; by a rule's own pattern
    * (rare) at each read.
    */
-  private deviceOf(source: SourceTopic, rule: Rule): SourceTopic | null {
+  private deviceOf(source: SourceTopic, rule: Rule): AvailabilityTopic | null {
     const setting = rule.availability;
     if (setting.kind === "off" || this.availability.size === 0) return null;
     if (setting.kind === "pattern") {
       const topic = availabilityTopicOf(source.topic, setting);
       const device = topic === undefined ? undefined : this.availability.get(topic);
       if (device === undefined || device === source) return null;
-      (device.dependents ??= new Set()).add(source);
+      device.addDependent(source);
       return device;
     }
-    if (source.deviceGeneration === this.availabilityGeneration) return source.device;
-    source.deviceGeneration = this.availabilityGeneration;
-    const previous = source.device;
-    source.device = null;
+    if (source.device !== undefined) return source.device;
     const topic = availabilityTopicOf(source.topic, setting);
     const device = topic === undefined ? undefined : this.availability.get(topic);
-    if (device !== undefined && device !== source) source.device = device;
-    if (previous !== source.device) {
-      previous?.dependents?.delete(source);
-      if (source.device !== null) (source.device.dependents ??= new Set()).add(source);
-    }
+    source.device = device === undefined || device === source ? null : device;
+    source.device?.addDependent(source);
     return source.device;
+  }
+
+  /**
+   * Once availability topics have appeared, every source looks for its device again at its next
+   * evaluation: links and dependents are cleared together, so that no device keeps a source it no
+   * longer speaks for. Once per read at most, and only while new devices appear; the change-driven
+   * groups were marked when they did, so their sources are linked again at the next readChanged.
+   */
+  private relinkDevices(): void {
+    if (this.linkedGeneration === this.availabilityGeneration) return;
+    this.linkedGeneration = this.availabilityGeneration;
+    for (const device of this.availability.values()) device.clearDependents();
+    for (const source of this.topics.values()) source.device = undefined;
   }
 
   /**
@@ -371,7 +400,7 @@ export class ReadingsStore {
     for (const reading of byTime) {
       if (reading.receivedAt > now) continue;
       const known = this.topics.get(reading.topic);
-      if (known !== undefined && known.version > 0) continue;
+      if (known !== undefined && known.arrival > 0) continue;
       const availability = this.isAvailabilityTopic(reading.topic);
       // Too old for every rule: admitting it would only create an entity or take a source slot.
       if (
@@ -383,11 +412,11 @@ export class ReadingsStore {
       const source = known ?? this.admit(reading.topic, reading.receivedAt);
       if (source === undefined) continue;
       // A device's last word on its availability holds however old it is, until it says otherwise.
-      if (!this.availability.has(reading.topic) && now - reading.receivedAt > source.keepForMs) continue;
+      if (!this.availability.has(reading.topic) && now - reading.receivedAt > source.membership.keepForMs)
+        continue;
       source.payload = reading.payload;
       source.receivedAt = reading.receivedAt;
       source.arrival = ++this.arrivals;
-      source.version += 1;
       restored += 1;
     }
     return restored;
@@ -421,10 +450,10 @@ export class ReadingsStore {
   /** First sight of a topic: find the groups it feeds, making room under each rule's source limit. */
   private admit(topic: string, now: number): SourceTopic | undefined {
     for (const prefix of this.ignoredPrefixes) if (topic.startsWith(prefix)) return undefined;
-    const source = new SourceTopic(topic);
     const availability = this.isAvailabilityTopic(topic) && this.availability.size < MAX_AVAILABILITY_TOPICS;
+    const source = availability ? new AvailabilityTopic(topic) : new SourceTopic(topic);
     this.attach(source, now);
-    if (availability) {
+    if (source instanceof AvailabilityTopic) {
       this.availability.set(topic, source);
       this.availabilityGeneration += 1;
       // Which sources it speaks for is found at their next computation: recompute every change-driven one.
@@ -454,10 +483,10 @@ export class ReadingsStore {
         target.state,
         target.order.length === 0 ? [] : reorder(captures, target.order),
       );
-      if (group.topics.has(source.topic)) continue;
+      if (source.groups.includes(group)) continue;
       if (target.state.sourceCount >= target.state.rule.maxSources) this.dropLeastRecent(target.state);
-      group.topics.set(source.topic, source);
-      source.join(group);
+      group.sources.push(source);
+      source.membership = this.memberships.joined(source.membership, group);
       target.state.sourceCount += 1;
     }
   }
@@ -471,7 +500,7 @@ export class ReadingsStore {
         state.entityKeys.has(entityKey) || state.reservedOwners.has(entityKey);
       const identity = identify(state.rule, captures, isTaken, reservedKey);
       state.entityKeys.add(identity.entityKey);
-      group = new EntityGroup(state.rule, key, identity);
+      group = new EntityGroup(++this.groupIds, state.rule, key, identity);
       state.groups.set(key, group);
       this.groupsByEntityKey.set(identity.entityKey, group);
     }
@@ -486,40 +515,46 @@ export class ReadingsStore {
   private dropLeastRecent(state: RuleState): void {
     const tracked: { group: EntityGroup; source: SourceTopic }[] = [];
     for (const group of state.groups.values()) {
-      for (const source of group.topics.values()) tracked.push({ group, source });
+      for (const source of group.sources) tracked.push({ group, source });
     }
     tracked.sort((a, b) => a.source.receivedAt - b.source.receivedAt);
     const count = Math.max(1, Math.floor(state.rule.maxSources / 10));
-    for (const { group, source } of tracked.slice(0, count)) {
-      group.topics.delete(source.topic);
-      source.leave(group);
+    const dropped = tracked.slice(0, count);
+    const leaving = new Map<EntityGroup, Set<SourceTopic>>();
+    for (const { group, source } of dropped) {
+      let gone = leaving.get(group);
+      if (gone === undefined) leaving.set(group, (gone = new Set()));
+      gone.add(source);
+      source.membership = this.memberships.left(source.membership, group);
       state.sourceCount -= 1;
-      if (group.topics.size === 0 && fansOut(state.rule)) {
-        state.groups.delete(group.key);
-        this.groupsByEntityKey.delete(group.identity.entityKey);
-        // Free the key, so the entity gets the same key back if its value returns.
-        state.entityKeys.delete(group.identity.entityKey);
-        // Only entities a read has shown: an explosion of new values between reads stays unremembered.
-        if (group.read) this.removedEntities.push(group.identity);
-        // It exists again as soon as its topic returns, without waiting for a read.
-        if (group.revealed) this.shownBefore.add(group.identity.entityKey);
-      }
+    }
+    const emptied = new Set<EntityGroup>();
+    for (const [group, gone] of leaving) {
+      // A new list rather than splicing: a read between slices keeps the list it is walking.
+      group.sources = group.sources.filter((source) => !gone.has(source));
+      if (group.sources.length > 0 || !fansOut(state.rule)) continue;
+      emptied.add(group);
+      state.groups.delete(group.key);
+      this.groupsByEntityKey.delete(group.identity.entityKey);
+      // Free the key, so the entity gets the same key back if its value returns.
+      state.entityKeys.delete(group.identity.entityKey);
+      // Only entities a read has shown: an explosion of new values between reads stays unremembered.
+      if (group.read) this.removedEntities.push(group.identity);
+      // It exists again as soon as its topic returns, without waiting for a read.
+      if (group.revealed) this.shownBefore.add(group.identity.entityKey);
+    }
+    if (emptied.size > 0) this.memberships.forgetGroups(emptied);
+    for (const { source } of dropped) {
       if (source.groups.length > 0 || this.availability.has(source.topic)) source.partial = true;
       else {
         this.topics.delete(source.topic);
-        source.device?.dependents?.delete(source);
+        source.device?.removeDependent(source);
       }
     }
     const first = tracked[0];
     if (!state.limitReported && first !== undefined) {
       state.limitReported = true;
       this.onSourceLimit(state.rule, first.source.topic);
-    }
-  }
-
-  private release(group: EntityGroup, now: number): void {
-    for (const source of group.topics.values()) {
-      if (source.payload !== undefined && now - source.receivedAt > source.keepForMs) source.forgetPayload();
     }
   }
 }

@@ -1,75 +1,96 @@
 import type { EntityGroup } from "./entity-group.js";
 import { parseAvailability } from "./device-availability.js";
+import { NO_MEMBERSHIP, type Membership } from "./membership.js";
 
 /** What `ingest` keeps of a payload over the size limit: only that it was too large. */
 export interface OversizedPayload {
   readonly bytes: number;
 }
 
+// Yes/no facts about a source and the read that last evaluated it, in one small integer: a field
+// each would cost 8 bytes per source. The read's number is above the three bits of the facts.
+const PARTIAL = 1;
+const HAD_READING = 2;
+const WARNED = 4;
+const FACTS = 7;
+const PASS_SHIFT = 3;
+
+/**
+ * Reads are numbered from 1 to this and then again from 1 (the store clears the marks then): the
+ * marks stay a small integer, which V8 keeps in the object itself rather than in a box of its own.
+ */
+export const LAST_READ_PASS = 2 ** 27;
+
 /**
  * The latest payload of one topic, shared by every entity group it feeds. The message path only
- * overwrites `payload`, `receivedAt`, `arrival` and `version`; parsing waits until a read needs
- * the value, and then happens once per payload however many rules read it.
+ * overwrites `payload`, `receivedAt` and `arrival`; parsing waits until a read needs the value,
+ * and then happens once per payload however many rules read it.
+ *
+ * A store of 100,000 sources holds 100,000 of these, so a source keeps only what differs between
+ * sources: which groups it feeds is a Membership shared by every source feeding the same groups,
+ * and what only a device's availability topic needs is in AvailabilityTopic.
  */
 export class SourceTopic {
   payload: string | OversizedPayload | undefined = undefined;
   /** Monotonic milliseconds: a wall clock set back by NTP must not make readings older or newer. */
   receivedAt = 0;
-  /** Arrival order across all topics: `last` must not depend on two messages' milliseconds. */
-  arrival = 0;
-  /** Bumped on every message, so caches know a payload is new. */
-  version = 0;
-
   /**
-   * The groups this topic feeds; a topic feeding none is forgotten. `join` replaces the array
-   * rather than pushing: a pushed-to array reserves room for many more, and every tracked topic has one.
+   * Arrival order across all topics, set at every message: `last` must not depend on two
+   * messages' milliseconds, and caches of a parsed payload know by it that the payload is new.
+   * 0 until the first payload.
    */
-  groups: EntityGroup[] = [];
-  /** The longest `max_age` among those groups' rules: the payload is kept that long. */
-  keepForMs = 0;
-  /** Dropped by some rule at its source limit while other rules keep it. */
-  partial = false;
-  /** The groups of rules with `update: change`: a message marks them for recomputing at once. */
-  changeGroups: EntityGroup[] | null = null;
-  /** For a device's availability topic: the sources whose device it is, so that they recompute when it speaks. */
-  dependents: Set<SourceTopic> | null = null;
-
-  /** The topic where this source's device says whether it is online; null when it has none. */
-  device: SourceTopic | null = null;
-  /** The store's availability generation `device` was looked up in; -1 before the first look. */
-  deviceGeneration = -1;
-  /** Whether some read found a value at a rule's path: only such a source is listed when stale. */
-  hadReading = false;
-  /** Warned about as unusable, and not usable since: one warning per change of state. */
-  warned = false;
-  /** The read that last evaluated this topic, so that a read evaluates each topic once. */
-  readPass = 0;
-
-  private availabilityVersion = -1;
-  private availabilityState: "online" | "offline" | undefined = undefined;
+  arrival = 0;
+  /** The groups this topic feeds, with what follows from them; a topic feeding none is forgotten. */
+  membership: Membership = NO_MEMBERSHIP;
+  /**
+   * The topic where this source's device says whether it is online; null when it has none,
+   * undefined until it is looked for (again, once new availability topics have appeared).
+   */
+  device: AvailabilityTopic | null | undefined = undefined;
+  private flags = 0;
 
   constructor(readonly topic: string) {}
 
-  join(group: EntityGroup): void {
-    this.groups = this.groups.concat(group);
-    this.keepForMs = Math.max(this.keepForMs, group.rule.maxAgeMs);
-    this.changeGroups = changeDriven(this.groups);
+  get groups(): readonly EntityGroup[] {
+    return this.membership.groups;
   }
 
-  leave(group: EntityGroup): void {
-    const at = this.groups.indexOf(group);
-    if (at >= 0) this.groups.splice(at, 1);
-    this.keepForMs = Math.max(0, ...this.groups.map((member) => member.rule.maxAgeMs));
-    this.changeGroups = changeDriven(this.groups);
+  /** Dropped by some rule at its source limit while other rules keep it. */
+  get partial(): boolean {
+    return (this.flags & PARTIAL) !== 0;
+  }
+  set partial(value: boolean) {
+    this.flags = value ? this.flags | PARTIAL : this.flags & ~PARTIAL;
   }
 
-  /** What this topic says as a device's availability topic, parsed once per payload. */
-  get availability(): "online" | "offline" | undefined {
-    if (this.availabilityVersion !== this.version) {
-      this.availabilityVersion = this.version;
-      this.availabilityState = typeof this.payload === "string" ? parseAvailability(this.payload) : undefined;
-    }
-    return this.availabilityState;
+  /** Whether some read found a value at a rule's path: only such a source is listed when stale. */
+  get hadReading(): boolean {
+    return (this.flags & HAD_READING) !== 0;
+  }
+  set hadReading(value: boolean) {
+    this.flags = value ? this.flags | HAD_READING : this.flags & ~HAD_READING;
+  }
+
+  /** Warned about as unusable, and not usable since: one warning per change of state. */
+  get warned(): boolean {
+    return (this.flags & WARNED) !== 0;
+  }
+  set warned(value: boolean) {
+    this.flags = value ? this.flags | WARNED : this.flags & ~WARNED;
+  }
+
+  /** Whether read `pass` has evaluated this topic already: a read evaluates each topic once. */
+  visitedIn(pass: number): boolean {
+    return this.flags >>> PASS_SHIFT === pass;
+  }
+
+  markVisited(pass: number): void {
+    this.flags = (pass << PASS_SHIFT) | (this.flags & FACTS);
+  }
+
+  /** Forgets which read evaluated it, when the reads' numbers start again from 1. */
+  clearVisit(): void {
+    this.flags &= FACTS;
   }
 
   /** Releases what a stale reading held; the topic stays known so it can be listed as stale. */
@@ -78,7 +99,36 @@ export class SourceTopic {
   }
 }
 
-function changeDriven(groups: readonly EntityGroup[]): EntityGroup[] | null {
-  const found = groups.filter((group) => group.rule.update === "change");
-  return found.length === 0 ? null : found;
+/** A topic where a device says whether it is online: also a source, for a rule that names it (`tele/+/LWT`). */
+export class AvailabilityTopic extends SourceTopic {
+  /**
+   * The sources whose device this is, so that they recompute when it speaks: a device has a few,
+   * and a list of a few costs a third of a Set.
+   */
+  dependents: readonly SourceTopic[] = [];
+  private parsedArrival = -1;
+  private state: "online" | "offline" | undefined = undefined;
+
+  /** What this topic says as a device's availability topic, parsed once per payload. */
+  get availability(): "online" | "offline" | undefined {
+    if (this.parsedArrival !== this.arrival) {
+      this.parsedArrival = this.arrival;
+      this.state = typeof this.payload === "string" ? parseAvailability(this.payload) : undefined;
+    }
+    return this.state;
+  }
+
+  // Lists of exactly their length: a pushed-to list reserves room for 16, at 8 bytes each.
+  addDependent(source: SourceTopic): void {
+    if (!this.dependents.includes(source)) this.dependents = this.dependents.concat(source);
+  }
+
+  removeDependent(source: SourceTopic): void {
+    if (this.dependents.includes(source))
+      this.dependents = this.dependents.filter((known) => known !== source);
+  }
+
+  clearDependents(): void {
+    this.dependents = [];
+  }
 }

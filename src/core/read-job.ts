@@ -1,0 +1,67 @@
+import type { DerivedValue, UnusableSource } from "./derived-value.js";
+import type { EntityGroup } from "./entity-group.js";
+import type { ReadPass } from "./read-pass.js";
+import type { Rule } from "./rule.js";
+
+/** What a read found: the derived values, and the sources that turned unusable at it. */
+export interface ReadResult {
+  readonly values: DerivedValue[];
+  readonly turnedUnusable: UnusableSource[];
+  /** Rules that compare JSON true/false readings with on values that can never equal them. */
+  readonly booleansMissed?: readonly Rule[];
+}
+
+/**
+ * A read taken a slice at a time, so that a read of 100,000 sources does not hold up the messages
+ * behind it: `step` evaluates some more sources, and `result` gives the derived values once every
+ * source has been evaluated. Messages arriving between slices are seen by the slices after them.
+ */
+export interface SteppedRead {
+  /** Looks at up to `budget` more sources; true once the read has looked at all of them. */
+  step(budget: number): boolean;
+  /** The read's result; only after `step` has returned true. */
+  result(): ReadResult;
+}
+
+/** Runs a stepped read to its end at once: for callers that need the result now (tests, small reads). */
+export function readAtOnce(read: SteppedRead): ReadResult {
+  while (!read.step(Number.POSITIVE_INFINITY));
+  return read.result();
+}
+
+/** The store's stepped read: its groups' sources in turn, each evaluated once for all its groups of the read. */
+export class ReadJob implements SteppedRead {
+  private groupAt = 0;
+  private sourceAt = 0;
+  private done = false;
+
+  constructor(
+    private readonly groups: readonly EntityGroup[],
+    private readonly pass: ReadPass,
+    private readonly finish: (pass: ReadPass) => ReadResult,
+  ) {}
+
+  step(budget: number): boolean {
+    let left = budget;
+    while (this.groupAt < this.groups.length) {
+      // The group's list as it is now: a source that joined since the last slice is evaluated too.
+      const sources = this.groups[this.groupAt]?.sources ?? [];
+      while (this.sourceAt < sources.length) {
+        if (left <= 0) return false;
+        const source = sources[this.sourceAt];
+        this.sourceAt += 1;
+        left -= 1;
+        if (source !== undefined) this.pass.visit(source);
+      }
+      this.groupAt += 1;
+      this.sourceAt = 0;
+    }
+    this.done = true;
+    return true;
+  }
+
+  result(): ReadResult {
+    if (!this.done) throw new Error("a read's result was asked for before its last step");
+    return this.finish(this.pass);
+  }
+}
