@@ -521,10 +521,10 @@ export function renderReport(report: BenchReport): string {
       `Read time, ${SET_LABEL[read.set]}: ${int(read.rules)} rules over ${int(read.readings)} sources (${int(read.entities)} entities, ${int(read.inputs)} entity inputs), fresh process`,
     );
     lines.push(
-      "  the add-on's read: Evaluation.read() at once (one read slice), then EntityPublisher.publishDerived() a slice of",
+      "  the add-on's read: Evaluation.beginRead() stepped a slice of sources at a time (readInSlices), then",
     );
     lines.push(
-      "  entities at a time, a turn of the event loop between slices; its publish function encodes each",
+      "  EntityPublisher.publishDerived() a slice of entities at a time, a turn of the event loop between slices; its publish function encodes each",
     );
     lines.push(
       "  message as an MQTT PUBLISH packet in memory (no broker round trip); every payload is new, so every JSON payload",

@@ -26,7 +26,8 @@ import type { Settings } from "../options/settings.js";
 import { StateFile } from "../persistence/state-file.js";
 import { startStatusPage, type ListenAddress, type StatusPage } from "../status-page/status-page.js";
 import { ingestMessage } from "./message-intake.js";
-import { inSlices } from "./slices.js";
+import { ComputeQueue } from "./compute-queue.js";
+import { inSlices, readInSlices } from "./slices.js";
 import { scheduleReads } from "./read-schedule.js";
 import { UpdateScheduler } from "./update-scheduler.js";
 import type { PendingChange } from "../core/output-policy.js";
@@ -182,8 +183,10 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     device: { configurationUrl: deps.configurationUrl },
   });
 
+  const computations = new ComputeQueue();
   const updates = new UpdateScheduler({
     evaluation,
+    inTurn: (compute) => computations.run(compute),
     rules: settings.rules,
     now,
     // A slice at a time: a read of 1,000 entities publishes 3,000 messages, which would hold up
@@ -308,8 +311,14 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
 
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
-    const at = now();
-    const { values: derived, turnedUnusable, booleansMissed = [] } = evaluation.read(at, ruleKeys);
+    // Its time is when its turn comes: a read waiting for a flush must not read at an earlier time.
+    const { at, result } = await computations.run(async () => {
+      const startedAt = now();
+      const job = evaluation.beginRead(startedAt, ruleKeys);
+      await readInSlices(job);
+      return { at: startedAt, result: job.result() };
+    });
+    const { values: derived, turnedUnusable, booleansMissed = [] } = result;
     warnUnusable(turnedUnusable, log);
     describeFirstRead(derived, ruleKeys);
     for (const rule of booleansMissed) {

@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
+import type { SteppedRead } from "../core/read-job.js";
 
 /**
  * How long one slice of the publishing after a read should hold the event loop before messages get
@@ -8,6 +9,9 @@ export const SLICE_MS = 10;
 
 /** Entities of a publishing's first slice: a read of 1,000 entities is a burst of 3,000 messages. */
 export const PUBLISH_SLICE = 20;
+
+/** Sources a read's first slice evaluates (a millisecond or two); later slices grow towards SLICE_MS. */
+export const READ_SLICE = 1_000;
 
 export interface SliceOptions {
   /** The size of the first slice. */
@@ -73,5 +77,25 @@ export async function inSlices<T>(
       () => at >= items.length,
     );
     await pending;
+  }
+}
+
+/**
+ * Takes a read to its end a slice of sources at a time, with a turn of the event loop between
+ * slices, sized towards SLICE_MS as they go; `onSlice` is told how long each took.
+ */
+export async function readInSlices(
+  read: SteppedRead,
+  options: SliceOptions & { readonly onSlice?: (ms: number) => void } = {},
+): Promise<void> {
+  const slices = new SliceSize(options.first ?? READ_SLICE, targetOf(options), 100);
+  for (let done = false, first = true; !done; first = false) {
+    if (!first) await nextTurn();
+    const started = performance.now();
+    done = slices.timed(
+      (size) => read.step(size),
+      (finished) => finished,
+    );
+    options.onSlice?.(performance.now() - started);
   }
 }

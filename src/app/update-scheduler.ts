@@ -20,6 +20,8 @@ export interface UpdateSchedulerOptions {
   readonly publish: (outputs: readonly EntityOutput[]) => Promise<void>;
   /** Sources a flush found turning unusable, for the same warnings as a read's. */
   readonly onUnusable: (found: readonly UnusableSource[]) => void;
+  /** Runs a flush's computation in turn with the reads (ComputeQueue); at once by default. */
+  readonly inTurn?: <T>(compute: () => T) => Promise<T>;
 }
 
 /**
@@ -90,7 +92,9 @@ export class UpdateScheduler {
       return;
     }
     const run = async () => {
-      const { values, turnedUnusable } = this.options.evaluation.readChanged(this.options.now());
+      const compute = () => this.options.evaluation.readChanged(this.options.now());
+      const { values, turnedUnusable } =
+        this.options.inTurn === undefined ? compute() : await this.options.inTurn(compute);
       this.options.onUnusable(turnedUnusable);
       await this.show(values, "change");
     };
