@@ -91,7 +91,7 @@ function publishingUpdates(): UpdateScheduler {
           })),
         ),
       ),
-    onUnusable: () => undefined,
+    onFindings: () => undefined,
   });
 }
 

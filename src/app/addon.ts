@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
 import { Evaluation } from "../core/evaluation.js";
+import type { ReadResult } from "../core/read-job.js";
 import { ReadingsStore, type SavedReading } from "../core/readings-store.js";
 import { isFormulaRule } from "../core/rule.js";
 import { subscriptionsOf } from "../core/subscriptions.js";
@@ -206,7 +207,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
         now(),
       );
     },
-    onUnusable: (found) => warnUnusable(found, log),
+    onFindings: (found) => reportFindings(found),
   });
   /**
    * When a pending change takes effect, in wall time as a person reads it: worked out once per
@@ -309,6 +310,18 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   const described = new Set<string>();
   const toldOfBooleans = new Set<string>();
 
+  /** What a read or a flush found that a person should hear of, each once. */
+  function reportFindings({ turnedUnusable, booleansMissed = [] }: ReadResult): void {
+    warnUnusable(turnedUnusable, log);
+    for (const rule of booleansMissed) {
+      if (toldOfBooleans.has(rule.key)) continue;
+      toldOfBooleans.add(rule.key);
+      log.warn(
+        `Rule "${rule.nameTemplate}" reads JSON true/false values, which never equal its on_value ${JSON.stringify(rule.onValues.join(", "))}; set on_value: "true" to count true as on, or "false" for false (quoted in YAML)`,
+      );
+    }
+  }
+
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     // Its time is when its turn comes: a read waiting for a flush must not read at an earlier time.
@@ -318,16 +331,9 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
       await readInSlices(job);
       return { at: startedAt, result: job.result() };
     });
-    const { values: derived, turnedUnusable, booleansMissed = [] } = result;
-    warnUnusable(turnedUnusable, log);
+    const derived = result.values;
+    reportFindings(result);
     describeFirstRead(derived, ruleKeys);
-    for (const rule of booleansMissed) {
-      if (toldOfBooleans.has(rule.key)) continue;
-      toldOfBooleans.add(rule.key);
-      log.warn(
-        `Rule "${rule.nameTemplate}" reads JSON true/false values, which never equal its on_value ${JSON.stringify(rule.onValues.join(", "))}; set on_value: "true" to count true as on, or "false" for false (quoted in YAML)`,
-      );
-    }
     const retired = store.takeRemovedEntities();
     if (retired.length > 0)
       log.info(

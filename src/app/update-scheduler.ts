@@ -1,6 +1,7 @@
-import type { DerivedValue, UnusableSource } from "../core/derived-value.js";
+import type { DerivedValue } from "../core/derived-value.js";
 import type { Evaluation } from "../core/evaluation.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
+import type { ReadResult } from "../core/read-job.js";
 import type { ConfiguredRule } from "../core/rule.js";
 
 /**
@@ -18,8 +19,12 @@ export interface UpdateSchedulerOptions {
   readonly now: () => number;
   /** Publishes what the policy decided to show; never rejects. */
   readonly publish: (outputs: readonly EntityOutput[]) => Promise<void>;
-  /** Sources a flush found turning unusable, for the same warnings as a read's. */
-  readonly onUnusable: (found: readonly UnusableSource[]) => void;
+  /**
+   * What a flush found besides the values (sources turning unusable, rules missing true/false),
+   * for the same warnings as a read's: a group a flush computed is not evaluated again by the next
+   * read unless its inputs change.
+   */
+  readonly onFindings: (found: ReadResult) => void;
   /** Runs a flush's computation in turn with the reads (ComputeQueue); at once by default. */
   readonly inTurn?: <T>(compute: () => T) => Promise<T>;
 }
@@ -93,10 +98,9 @@ export class UpdateScheduler {
     }
     const run = async () => {
       const compute = () => this.options.evaluation.readChanged(this.options.now());
-      const { values, turnedUnusable } =
-        this.options.inTurn === undefined ? compute() : await this.options.inTurn(compute);
-      this.options.onUnusable(turnedUnusable);
-      await this.show(values, "change");
+      const found = this.options.inTurn === undefined ? compute() : await this.options.inTurn(compute);
+      this.options.onFindings(found);
+      await this.show(found.values, "change");
     };
     this.flushing = run().finally(() => {
       this.flushing = undefined;

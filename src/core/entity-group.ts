@@ -9,6 +9,7 @@ import {
   shortHash,
   slugify,
 } from "./entity-naming.js";
+import type { DerivedValue } from "./derived-value.js";
 import type { SourceTopic } from "./source-topic.js";
 
 /** Who a derived entity is: stable keys for Home Assistant and the name shown to the user. */
@@ -25,6 +26,15 @@ export interface EntityIdentity {
   readonly deviceName?: string | undefined;
 }
 
+/** A group's value as its last read computed it, and from what. */
+export interface Computed {
+  readonly value: DerivedValue;
+  /** The store's arrival count when the read began: a source with a later arrival is new since. */
+  readonly arrivals: number;
+  readonly at: number;
+  readonly availabilityGeneration: number;
+}
+
 /** One derived entity's inputs: the topics feeding it and what has been reported about them. */
 export class EntityGroup {
   /** In the order they joined; a list costs a third of a Map per source, and only a source limit removes from it. */
@@ -38,6 +48,14 @@ export class EntityGroup {
   revealed = false;
   /** Marked for recomputing at once (`update: change`); the store keeps a list of the marked. */
   changed = false;
+  /**
+   * What the last read computed, and what it was computed from: the store's arrival count, the
+   * time and the availability generation it was computed at. A read finding nothing new since
+   * keeps it rather than evaluating every source again (ReadingsStore.unchangedSince).
+   */
+  computed: Computed | undefined = undefined;
+  /** A source joined or left since `computed`. */
+  sourcesChanged = false;
 
   constructor(
     /** Unique in its store: it names the group in the keys of shared memberships. */

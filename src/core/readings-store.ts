@@ -7,6 +7,7 @@ import {
 import {
   contestedKeys,
   EntityGroup,
+  type Computed,
   identify,
   type EntityIdentity,
   type SavedEntityKey,
@@ -199,16 +200,59 @@ export class ReadingsStore {
    */
   beginRead(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadJob {
     const groups: EntityGroup[] = [];
-    for (const state of this.selectStates(ruleKeys)) groups.push(...state.groups.values());
-    return this.readJob(groups, now, listLimit);
+    const kept: EntityGroup[] = [];
+    this.relinkDevices();
+    for (const state of this.selectStates(ruleKeys))
+      for (const group of state.groups.values()) {
+        if (listLimit === LISTED_SOURCES && this.unchangedSince(group, now)) kept.push(group);
+        else groups.push(group);
+      }
+    return this.readJob(groups, now, listLimit, kept);
   }
 
-  private readJob(groups: readonly EntityGroup[], now: number, listLimit: number): ReadJob {
+  /**
+   * Whether a group would come out of a read at `now` as it came out of its last: no source has
+   * had a message since (nor its device), none joined or left, and no reading went stale in
+   * between. Its sources' arrival and time are looked at, not their payloads: a home where most
+   * sensors report only on change reads the few groups that changed.
+   */
+  private unchangedSince(group: EntityGroup, now: number): boolean {
+    const computed = group.computed;
+    if (computed === undefined || group.sourcesChanged) return false;
+    if (computed.availabilityGeneration !== this.availabilityGeneration) return false;
+    // The device of a rule's own pattern is looked up at each evaluation rather than kept.
+    if (group.rule.availability.kind === "pattern") return false;
+    const since = computed.arrivals;
+    const maxAge = group.rule.maxAgeMs;
+    for (const source of group.sources) {
+      if (source.arrival > since) return false;
+      const device = source.device;
+      if (device !== null && device !== undefined && device.arrival > since) return false;
+      if (source.payload === undefined) continue;
+      // Fresh when last computed, stale now: the same test as the read's (now - receivedAt > maxAge).
+      const staleAfter = source.receivedAt + maxAge;
+      if (staleAfter >= computed.at && staleAfter < now) return false;
+    }
+    return true;
+  }
+
+  private readJob(
+    groups: readonly EntityGroup[],
+    now: number,
+    listLimit: number,
+    kept: readonly EntityGroup[] = [],
+  ): ReadJob {
     const pass = new ReadPass(now, this.nextPass(), listLimit, (source, rule) => this.deviceOf(source, rule));
     // A group marked changed and then dropped at the source limit is gone: nothing to compute.
     const current = groups.filter((group) => this.isCurrent(group));
-    for (const group of current) pass.include(group);
-    return new ReadJob(current, pass, (done) => this.finishRead(done));
+    for (const group of current) {
+      pass.include(group);
+      group.sourcesChanged = false;
+    }
+    // What the groups are computed from: anything arriving from now on is new for the next read.
+    const basis = { arrivals: this.arrivals, at: now, availabilityGeneration: this.availabilityGeneration };
+    const remember = listLimit === LISTED_SOURCES;
+    return new ReadJob(current, pass, (done) => this.finishRead(done, remember ? basis : undefined, kept));
   }
 
   private nextPass(): number {
@@ -220,15 +264,25 @@ export class ReadingsStore {
     return ++this.passes;
   }
 
-  private finishRead(pass: ReadPass): ReadResult {
+  private finishRead(
+    pass: ReadPass,
+    basis: Omit<Computed, "value"> | undefined,
+    kept: readonly EntityGroup[],
+  ): ReadResult {
     const values: DerivedValue[] = [];
     for (const [group, tally] of pass.tallies) {
       // Dropped at a source limit between two slices of the read: retired, not computed.
       if (!this.isCurrent(group)) continue;
       if (tally.inputs > 0) group.revealed = true;
+      const value = tally.finish();
+      group.computed = basis === undefined ? undefined : { ...basis, value };
       if (!this.exists(group)) continue;
-      values.push(tally.finish());
+      values.push(value);
       group.read = true;
+    }
+    for (const group of kept) {
+      const value = group.computed?.value;
+      if (value !== undefined && this.isCurrent(group) && this.exists(group)) values.push(value);
     }
     return { values, turnedUnusable: pass.turnedUnusable, booleansMissed: [...pass.booleansMissed.values()] };
   }
@@ -486,6 +540,7 @@ export class ReadingsStore {
       if (source.groups.includes(group)) continue;
       if (target.state.sourceCount >= target.state.rule.maxSources) this.dropLeastRecent(target.state);
       group.sources.push(source);
+      group.sourcesChanged = true;
       source.membership = this.memberships.joined(source.membership, group);
       target.state.sourceCount += 1;
     }
@@ -532,6 +587,7 @@ export class ReadingsStore {
     for (const [group, gone] of leaving) {
       // A new list rather than splicing: a read between slices keeps the list it is walking.
       group.sources = group.sources.filter((source) => !gone.has(source));
+      group.sourcesChanged = true;
       if (group.sources.length > 0 || !fansOut(state.rule)) continue;
       emptied.add(group);
       state.groups.delete(group.key);

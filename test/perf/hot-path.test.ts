@@ -217,7 +217,7 @@ describe("the message path with the features of 0.2.0", () => {
         rules,
         now: () => T0,
         publish: () => Promise.resolve(),
-        onUnusable: () => undefined,
+        onFindings: () => undefined,
       });
       // Sources of the same rules that send nothing while the messages below are counted.
       for (let index = 0; index < otherSources; index += 1) {
