@@ -11,6 +11,8 @@
  * refer to other rules, would). Adding one is a new entry in `FEATURES` and in `FEATURE_MIX`.
  */
 
+import { ruleKey } from "../src/core/entity-naming.js";
+
 export interface HomeShape {
   /** Distinct topics the sensors publish readings on. */
   readonly topics: number;
@@ -413,6 +415,11 @@ export const FEATURES: Readonly<Record<string, RuleFeature>> = {
       return true;
     },
   },
+  formulas: {
+    description:
+      "formulas over other rules: per room, `heating needed` and a difference; per `{room}`, over fanned-out rules",
+    addRules: (rules, share) => formulaRulesOver(rules, share),
+  },
   change: {
     description:
       "updates on change (`update: change`), published by the real UpdateScheduler and EntityPublisher",
@@ -423,6 +430,45 @@ export const FEATURES: Readonly<Record<string, RuleFeature>> = {
   },
 };
 
+/**
+ * Formula rules naming other rules by key (`ruleKey`, the same as the add-on's): for `share` of
+ * the rooms with a temperature and a windows rule, whether it needs heating and how far it is from
+ * the mean; and one per `{room}` over the fanned-out rules, joined by their named wildcard.
+ */
+function formulaRulesOver(rules: readonly RuleJson[], share: number): RuleJson[] {
+  const keyOf = (name: string) => ruleKey(undefined, name);
+  const names = new Set(rules.map((rule) => String(rule["name"])));
+  const added: RuleJson[] = [];
+  let fitting = 0;
+  for (let room = 0; names.has(`Room ${room} temperature`); room += 1) {
+    if (!names.has(`Room ${room} all windows closed`)) break;
+    fitting += 1;
+    if (Math.round(fitting * share) <= added.length / 2) continue;
+    const temperature = keyOf(`Room ${room} temperature`);
+    added.push(
+      {
+        name: `Room ${room} heating needed`,
+        function: "formula",
+        formula: `${temperature} < 19 and ${keyOf(`Room ${room} all windows closed`)}`,
+      },
+      {
+        name: `Room ${room} above the mean`,
+        function: "formula",
+        formula: `${temperature} - ${keyOf("All ESPHome temperatures")}`,
+        unit: "°C",
+        state_class: "measurement",
+      },
+    );
+  }
+  if (share > 0 && names.has("{room} warmest") && names.has("{room} windows"))
+    added.push({
+      name: "{room} warm with a window open",
+      function: "formula",
+      formula: `${keyOf("{room} warmest")} > 25 and ${keyOf("{room} windows")}`,
+    });
+  return added;
+}
+
 /** The share of fitting rules each feature is applied to. Add an entry here to put a new feature on the bench. */
 export const FEATURE_MIX: Readonly<Record<string, number>> = {
   alternatives: 1,
@@ -431,6 +477,7 @@ export const FEATURE_MIX: Readonly<Record<string, number>> = {
   units: 1,
   ranges: 0.5,
   change: 0.5,
+  formulas: 0.2,
 };
 
 /** How many of the featured set's rules have each feature. */

@@ -1,4 +1,4 @@
-import { applyBinary, applyNumeric, isBinaryFunction } from "./aggregate-functions.js";
+import { applyBinary, applyNumeric, isBinaryFunction, usesOnValue } from "./aggregate-functions.js";
 import type { EntityGroup, EntityIdentity } from "./entity-group.js";
 
 export type DerivedState =
@@ -81,6 +81,10 @@ export class GroupTally {
   private latestValue = 0;
   private readonly counted: SourceStatus[] = [];
   private readonly others: SourceStatus[] = [];
+  /** Whether the rule compares readings with on_value, rather than taking numbers. */
+  readonly comparesOnValue: boolean;
+  /** Counted readings, by far the most: apart from `counts`, whose keyed update costs more. */
+  private countedCount = 0;
   private readonly counts: Record<SourceState, number> = {
     counted: 0,
     stale: 0,
@@ -96,7 +100,9 @@ export class GroupTally {
   constructor(
     readonly group: EntityGroup,
     private readonly listLimit: number,
-  ) {}
+  ) {
+    this.comparesOnValue = usesOnValue(group.rule.function);
+  }
 
   get inputs(): number {
     return this.numbers.length + this.matches.length;
@@ -108,7 +114,8 @@ export class GroupTally {
   }
 
   note(status: SourceStatus | undefined, state: SourceState): void {
-    this.counts[state] += 1;
+    if (state === "counted") this.countedCount += 1;
+    else this.counts[state] += 1;
     if (status !== undefined) (state === "counted" ? this.counted : this.others).push(status);
   }
 
@@ -131,7 +138,7 @@ export class GroupTally {
       state: this.state(),
       inputs: this.inputs,
       sources: this.counted.concat(this.others),
-      counts: this.counts,
+      counts: { ...this.counts, counted: this.countedCount },
       leftOut: this.leftOut,
       changesAt: this.changesAt,
     };

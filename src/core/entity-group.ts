@@ -9,7 +9,7 @@ import {
   shortHash,
   slugify,
 } from "./entity-naming.js";
-import type { DerivedValue } from "./derived-value.js";
+import type { DerivedValue, GroupTally } from "./derived-value.js";
 import type { SourceTopic } from "./source-topic.js";
 
 /** Who a derived entity is: stable keys for Home Assistant and the name shown to the user. */
@@ -56,6 +56,9 @@ export class EntityGroup {
   computed: Computed | undefined = undefined;
   /** A source joined or left since `computed`. */
   sourcesChanged = false;
+  /** What the read under way (`tallyPass`) has gathered for it: found without a lookup per source. */
+  tally: GroupTally | undefined = undefined;
+  tallyPass = 0;
 
   constructor(
     /** Unique in its store: it names the group in the keys of shared memberships. */

@@ -43,16 +43,18 @@ export class ReadJob implements SteppedRead {
 
   step(budget: number): boolean {
     let left = budget;
+    const pass = this.pass;
     while (this.groupAt < this.groups.length) {
       // The group's list as it is now: a source that joined since the last slice is evaluated too.
       const sources = this.groups[this.groupAt]?.sources ?? [];
-      while (this.sourceAt < sources.length) {
-        if (left <= 0) return false;
-        const source = sources[this.sourceAt];
-        this.sourceAt += 1;
-        left -= 1;
-        if (source !== undefined) this.pass.visit(source);
+      const end = Math.min(sources.length, this.sourceAt + left);
+      for (let at = this.sourceAt; at < end; at += 1) {
+        const source = sources[at];
+        if (source !== undefined) pass.visit(source);
       }
+      left -= end - this.sourceAt;
+      this.sourceAt = end;
+      if (end < sources.length) return false;
       this.groupAt += 1;
       this.sourceAt = 0;
     }
@@ -62,6 +64,8 @@ export class ReadJob implements SteppedRead {
 
   result(): ReadResult {
     if (!this.done) throw new Error("a read's result was asked for before its last step");
-    return this.finish(this.pass);
+    const result = this.finish(this.pass);
+    this.pass.close();
+    return result;
   }
 }

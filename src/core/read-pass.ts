@@ -1,4 +1,3 @@
-import { usesOnValue } from "./aggregate-functions.js";
 import {
   GroupTally,
   MAX_READINGS_PER_ENTITY,
@@ -47,7 +46,25 @@ export class ReadPass {
   ) {}
 
   include(group: EntityGroup): void {
-    this.tallies.set(group, new GroupTally(group, this.listLimit));
+    const tally = new GroupTally(group, this.listLimit);
+    this.tallies.set(group, tally);
+    // The status page's look at one entity may come between two slices of a read: only reads
+    // use the group's slot, and one read at a time.
+    if (this.mode === "read") {
+      group.tally = tally;
+      group.tallyPass = this.pass;
+    }
+  }
+
+  /** Frees what the groups' slots hold once the read's values are made. */
+  close(): void {
+    if (this.mode !== "read") return;
+    for (const group of this.tallies.keys()) if (group.tallyPass === this.pass) group.tally = undefined;
+  }
+
+  private tallyOf(group: EntityGroup): GroupTally | undefined {
+    if (this.mode === "read") return group.tallyPass === this.pass ? group.tally : undefined;
+    return this.tallies.get(group);
   }
 
   /** Evaluates `source` for the groups of this pass it feeds; a read also releases its payload once stale. */
@@ -78,7 +95,7 @@ export class ReadPass {
     let everyGroup = true;
 
     for (const group of source.groups) {
-      const tally = this.tallies.get(group);
+      const tally = this.tallyOf(group);
       if (tally === undefined) {
         everyGroup = false;
         continue;
@@ -161,7 +178,7 @@ export class ReadPass {
       this.note(tally, source, reading.key, "unusable", undefined, value.why);
       return value.why;
     }
-    if (usesOnValue(rule.function)) {
+    if (tally.comparesOnValue) {
       const text = comparableText(value);
       if (text === undefined) {
         this.note(tally, source, reading.key, "unusable", undefined, "not comparable with on_value");

@@ -14,7 +14,7 @@ import { ReadingsStore } from "../../src/core/readings-store.js";
 import type { Rule } from "../../src/core/rule.js";
 import { parseTopicFilter } from "../../src/core/topic-filter.js";
 import { TopicMatcher } from "../../src/core/topic-matcher.js";
-import { compile, type RuleJson } from "../support/rules.js";
+import { compile, compileAll, type RuleJson } from "../support/rules.js";
 
 const T0 = 1_700_000_000_000;
 const RULES = 500;
@@ -210,7 +210,13 @@ describe("the message path with the features of 0.2.0", () => {
       [6, 30],
       [600, 3_000],
     ] as const) {
-      const rules = compile(featureRules(ruleCount), { max_sources: 10_000 });
+      // And a formula over each window rule and the temperatures beside it, recomputed on change.
+      const formulas = Array.from({ length: ruleCount / 3 }, (_, group): RuleJson => ({
+        name: `Cold and open ${group}`,
+        function: "formula",
+        formula: `temperature_${group * 3 + 1} < 19 and windows_${group * 3}`,
+      }));
+      const rules = compileAll([...featureRules(ruleCount), ...formulas], { max_sources: 10_000 });
       const store = new ReadingsStore(rules);
       const updates = new UpdateScheduler({
         evaluation: new Evaluation(store, rules),
