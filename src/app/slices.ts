@@ -11,7 +11,7 @@ export const SLICE_MS = 10;
 export const PUBLISH_SLICE = 20;
 
 /** Sources a read's first slice evaluates (a millisecond or two); later slices grow towards SLICE_MS. */
-export const READ_SLICE = 1_000;
+export const READ_SLICE = 250;
 
 export interface SliceOptions {
   /** The size of the first slice. */
