@@ -8,6 +8,7 @@ import {
   entityTopics,
   statusTopic,
   type Component,
+  type EntityTopics,
   type TopicLayout,
 } from "./entity-topics.js";
 
@@ -131,7 +132,16 @@ export function stateMessages(
   derived: DerivedValue,
   pending?: PendingState,
 ): Message[] {
-  const topics = entityTopics(layout, derived.identity.entityKey);
+  return stateMessagesOn(entityTopics(layout, derived.identity.entityKey), rule, derived, pending);
+}
+
+/** The same, on topics the caller keeps: the same strings at every read, hashed once as map keys. */
+export function stateMessagesOn(
+  topics: EntityTopics,
+  rule: ConfiguredRule,
+  derived: DerivedValue,
+  pending?: PendingState,
+): Message[] {
   const expiresAfterS = stateExpiryS(rule);
   const messages: Message[] = [
     { topic: topics.attributes, payload: attributesOf(rule, derived, pending), expiresAfterS },
