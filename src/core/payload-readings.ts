@@ -15,15 +15,29 @@ export type ParsedPayload =
   | { readonly kind: "invalid-json" };
 
 export function parsePayload(text: string): ParsedPayload {
-  const first = text.trimStart().charAt(0);
   // Only objects and lists are looked into; a plain "21.5" or "ON" is the value itself.
-  if (first !== "{" && first !== "[") return { kind: "plain", text };
+  if (!startsAsJson(text)) return { kind: "plain", text };
   try {
     return { kind: "json", json: JSON.parse(text) as unknown };
   } catch {
     return { kind: "invalid-json" };
   }
 }
+
+/** Whether the text's first character past leading white space is `{` or `[`. */
+function startsAsJson(text: string): boolean {
+  const code = text.charCodeAt(0);
+  if (code === OPEN_BRACE || code === OPEN_BRACKET) return true;
+  // Any other printable ASCII character settles it without a trimmed copy; white space does not.
+  if (code > SPACE && code < DELETE) return false;
+  const first = text.trimStart().charAt(0);
+  return first === "{" || first === "[";
+}
+
+const OPEN_BRACE = 0x7b;
+const OPEN_BRACKET = 0x5b;
+const SPACE = 0x20;
+const DELETE = 0x7f;
 
 /** One reading of a payload; `key` names where a `*` found it. */
 export interface PayloadReading {
@@ -46,6 +60,12 @@ export interface PayloadReadings {
 
 const NONE: PayloadReadings = Object.freeze({ readings: Object.freeze([]), leftOut: 0 });
 
+/** Whether any alternative is an exclusion (`!…`): most rules have none. */
+function hasExclusions(paths: readonly ValuePath[]): boolean {
+  for (const path of paths) if (path.excludes) return true;
+  return false;
+}
+
 /**
  * The readings of a payload for a rule's value path alternatives: those of the first alternative
  * that finds a value. None when no alternative does (a Tasmota STATE message has no Temperature:
@@ -58,13 +78,14 @@ export function readingsOf(
   honourTempUnit: boolean,
 ): PayloadReadings {
   if (paths.length === 0) return whole(payload, undefined);
-  const excluded = paths.filter((path) => path.excludes);
+  // The exclusions are looked for among all the alternatives, rather than gathered in a new list.
+  const excluding = hasExclusions(paths);
   for (const path of paths) {
     if (path.excludes) continue;
     const found =
       path.segments.length === 0
         ? whole(payload, path.unit, paths.length > 1)
-        : atPath(payload, path, honourTempUnit, excluded);
+        : atPath(payload, path, honourTempUnit, excluding ? paths : undefined);
     if (found.readings.length > 0) return found;
   }
   return NONE;
@@ -99,7 +120,8 @@ function atPath(
   payload: ParsedPayload,
   path: ValuePath,
   honourTempUnit: boolean,
-  excluded: readonly ValuePath[],
+  /** The alternatives, when some of them are exclusions. */
+  alternatives: readonly ValuePath[] | undefined,
 ): PayloadReadings {
   // A plain payload (a Tasmota LWT's "Online") has no fields: nothing there, not an error.
   if (payload.kind === "plain") return NONE;
@@ -109,14 +131,25 @@ function atPath(
       leftOut: 0,
     };
   const unit = path.unit ?? (honourTempUnit ? tasmotaTempUnit(payload.json) : undefined);
+  if (!path.hasWildcard && alternatives === undefined) {
+    const found = atKeys(payload.json, path.segments);
+    if (found === NOWHERE) return NONE;
+    if (found !== WALK) {
+      const value = jsonValue(found);
+      return value.kind === "absent" ? NONE : { readings: [{ key: undefined, value, unit }], leftOut: 0 };
+    }
+  }
+  // The key lists are scratch, empty after each walk (a push for each pop); emptied here all the same.
+  WALK_KEYS.length = 0;
+  WILD_KEYS.length = 0;
   const walk: Walk = {
     segments: path.segments,
-    excluded,
+    alternatives: alternatives ?? NO_PATHS,
     found: [],
     leftOut: 0,
     unit,
-    keys: [],
-    wildKeys: [],
+    keys: WALK_KEYS,
+    wildKeys: WILD_KEYS,
   };
   collect(payload.json, 0, walk);
   return walk.found.length === 0 && walk.leftOut === 0
@@ -124,10 +157,35 @@ function atPath(
     : { readings: walk.found, leftOut: walk.leftOut };
 }
 
+/** The path leads to no value. */
+const NOWHERE = Symbol("nowhere");
+/** The path needs the walk: it has a `*`, or leads to an object, whose advice names the keys on the way. */
+const WALK = Symbol("walk");
+
+/** What a path of keys alone leads to: the common case, without the walk's bookkeeping. */
+function atKeys(json: unknown, segments: readonly PathSegment[]): unknown {
+  let node = json;
+  for (const segment of segments) {
+    if (segment.kind !== "key") return WALK;
+    if (typeof node !== "object" || node === null) return NOWHERE;
+    const record = node as Record<string, unknown>;
+    const key = matchingKey(record, segment.key, segment.lower);
+    if (key === undefined) return NOWHERE;
+    node = record[key];
+  }
+  return typeof node === "object" && node !== null && !Array.isArray(node) ? WALK : node;
+}
+
+const NO_PATHS: readonly ValuePath[] = Object.freeze([]);
+/** The keys of the walk under way: one walk at a time, as reading is synchronous. */
+const WALK_KEYS: string[] = [];
+const WILD_KEYS: string[] = [];
+
 /** One walk of a path through a payload: what it has found so far, and the keys it went through. */
 interface Walk {
   readonly segments: readonly PathSegment[];
-  readonly excluded: readonly ValuePath[];
+  /** Those that are exclusions leave out what they name. */
+  readonly alternatives: readonly ValuePath[];
   readonly found: PayloadReading[];
   leftOut: number;
   readonly unit: PayloadReading["unit"];
@@ -140,13 +198,9 @@ function collect(node: unknown, index: number, walk: Walk): void {
   const segment = walk.segments[index];
   if (segment === undefined) {
     const value = jsonValue(node, walk.keys);
-    if (value.kind === "absent" || walk.excluded.some((path) => matchesKeys(path.segments, walk.keys)))
-      return;
+    if (value.kind === "absent" || isExcluded(walk)) return;
     if (walk.found.length >= MAX_READINGS_PER_PAYLOAD) walk.leftOut += 1;
-    else {
-      const key = walk.wildKeys.length === 0 ? undefined : walk.wildKeys.join(".");
-      walk.found.push({ key, value, unit: walk.unit });
-    }
+    else walk.found.push({ key: wildKeyOf(walk.wildKeys), value, unit: walk.unit });
     return;
   }
   if (typeof node !== "object" || node === null) return;
@@ -168,15 +222,32 @@ function collect(node: unknown, index: number, walk: Walk): void {
   walk.keys.pop();
 }
 
+function isExcluded(walk: Walk): boolean {
+  for (const path of walk.alternatives)
+    if (path.excludes && matchesKeys(path.segments, walk.keys)) return true;
+  return false;
+}
+
+/** The name of a reading a `*` found: the keys the `*`s chose, joined by dots. */
+function wildKeyOf(wildKeys: readonly string[]): string | undefined {
+  if (wildKeys.length === 0) return undefined;
+  return wildKeys.length === 1 ? wildKeys[0] : wildKeys.join(".");
+}
+
 /**
  * Whether an exclusion's segments name these keys, or the object they are in (`!ESP32` leaves out
  * everything under ESP32), without regard to case, `*` for any.
  */
 function matchesKeys(segments: readonly PathSegment[], keys: readonly string[]): boolean {
   if (segments.length > keys.length) return false;
-  return segments.every(
-    (segment, index) => segment.kind === "any" || segment.lower === keys[index]?.toLowerCase(),
-  );
+  for (let index = 0; index < segments.length; index++) {
+    const segment = segments[index];
+    const key = keys[index];
+    if (segment === undefined || segment.kind === "any") continue;
+    // The spelling of the path itself first: no lower-case copy of the key to make.
+    if (key !== segment.key && key?.toLowerCase() !== segment.lower) return false;
+  }
+  return true;
 }
 
 /** The object's key equal to `key` without regard to case: the exact spelling first, as it is the usual one. */

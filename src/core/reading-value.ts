@@ -15,9 +15,13 @@ export const ABSENT: ReadingValue = Object.freeze({ kind: "absent" });
 
 const NO_READING_WORDS = new Set(["", "null", "nan", "none", "unknown", "unavailable"]);
 
-// Decimal numbers only: `Number()` would also accept "0x1F", "1_000" is rejected by it anyway,
-// and "Infinity" must not become a reading.
-const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+/** Powers of ten a double holds exactly: a quotient by one of them is rounded once, as Number() rounds. */
+const EXACT_POWERS_OF_TEN = [
+  1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/** Digits whose integer a double holds exactly (10^15 < 2^53). */
+const EXACT_DIGITS = 15;
 
 export function numberValue(value: number): ReadingValue {
   if (!Number.isFinite(value)) return { kind: "unusable", why: "not a finite number" };
@@ -29,16 +33,81 @@ export function numberValue(value: number): ReadingValue {
 export function textValue(raw: string): ReadingValue {
   const text = raw.trim();
   // Numbers first: they are most payloads, and none of the words below is one.
-  if (DECIMAL.test(text)) return numberValue(Number(text));
+  const number = decimalNumber(text);
+  if (number !== undefined) return numberValue(number);
   if (NO_READING_WORDS.has(text.toLowerCase())) return ABSENT;
   return { kind: "text", value: text };
 }
 
 /**
+ * The number a decimal text says, or undefined when it is not one: `[+-]` digits, an optional
+ * point and fraction (`5.`, `.5`), an optional exponent (`e-3`). Decimal only, as `Number()`
+ * would also take "0x1F", "0b1" and "Infinity" (and "1_000" is no number to either). Read here
+ * rather than with a regular expression and Number(), which were a tenth of a read's time.
+ */
+function decimalNumber(text: string): number | undefined {
+  const length = text.length;
+  let index = 0;
+  let negative = false;
+  let code = text.charCodeAt(0);
+  if (code === PLUS || code === MINUS) {
+    negative = code === MINUS;
+    code = text.charCodeAt(++index);
+  }
+  let digits = 0;
+  let fractionDigits = 0;
+  let mantissa = 0;
+  while (isDigit(code)) {
+    mantissa = mantissa * 10 + (code - ZERO);
+    digits += 1;
+    code = text.charCodeAt(++index);
+  }
+  if (code === POINT) {
+    code = text.charCodeAt(++index);
+    while (isDigit(code)) {
+      mantissa = mantissa * 10 + (code - ZERO);
+      digits += 1;
+      fractionDigits += 1;
+      code = text.charCodeAt(++index);
+    }
+  }
+  if (digits === 0) return undefined;
+  if (index === length) {
+    // Few enough digits that the integer is exact: one rounding, the one Number() makes.
+    if (digits <= EXACT_DIGITS) {
+      const magnitude = mantissa / (EXACT_POWERS_OF_TEN[fractionDigits] ?? 1);
+      return negative ? -magnitude : magnitude;
+    }
+    return Number(text);
+  }
+  if (code !== LOWER_E && code !== UPPER_E) return undefined;
+  code = text.charCodeAt(++index);
+  if (code === PLUS || code === MINUS) code = text.charCodeAt(++index);
+  if (!isDigit(code)) return undefined;
+  while (isDigit(code)) code = text.charCodeAt(++index);
+  return index === length ? Number(text) : undefined;
+}
+
+const ZERO = 48;
+const NINE = 57;
+const PLUS = 43;
+const MINUS = 45;
+const POINT = 46;
+const LOWER_E = 101;
+const UPPER_E = 69;
+
+function isDigit(code: number): boolean {
+  // NaN past the end is no digit.
+  return code >= ZERO && code <= NINE;
+}
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/**
  * Interprets a value found in parsed JSON; `path` is the keys that led to it, for the advice
  * when it is an object.
  */
-export function jsonValue(value: unknown, path: readonly string[] = []): ReadingValue {
+export function jsonValue(value: unknown, path: readonly string[] = NO_KEYS): ReadingValue {
   switch (typeof value) {
     case "number":
       return numberValue(value);

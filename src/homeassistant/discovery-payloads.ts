@@ -8,6 +8,7 @@ import {
   entityTopics,
   statusTopic,
   type Component,
+  type EntityTopics,
   type TopicLayout,
 } from "./entity-topics.js";
 
@@ -131,7 +132,16 @@ export function stateMessages(
   derived: DerivedValue,
   pending?: PendingState,
 ): Message[] {
-  const topics = entityTopics(layout, derived.identity.entityKey);
+  return stateMessagesOn(entityTopics(layout, derived.identity.entityKey), rule, derived, pending);
+}
+
+/** The same, on topics the caller keeps: the same strings at every read, hashed once as map keys. */
+export function stateMessagesOn(
+  topics: EntityTopics,
+  rule: ConfiguredRule,
+  derived: DerivedValue,
+  pending?: PendingState,
+): Message[] {
   const expiresAfterS = stateExpiryS(rule);
   const messages: Message[] = [
     { topic: topics.attributes, payload: attributesOf(rule, derived, pending), expiresAfterS },
@@ -165,30 +175,38 @@ export interface PendingState {
 }
 
 export function attributesOf(rule: ConfiguredRule, derived: DerivedValue, pending?: PendingState): string {
-  const sources: Record<string, SourceStatus["value"]> = {};
-  const notCounted: Record<string, string> = {};
+  // Keyed by topics: a plain object would get a new hidden class per entity and key, and that
+  // (with JSON.stringify of it) was the costliest part of publishing a read. One without a
+  // prototype is a dictionary from the start, and serialises alike.
+  const sources = dictionary<SourceStatus["value"]>();
+  const notCounted = dictionary<string>();
   for (const status of derived.sources) {
     const name = shorten(status.source);
+    // A plain object ignores it (the prototype's setter); one without a prototype would keep it.
+    if (name === "__proto__") continue;
     if (status.state === "counted") sources[name] = status.value;
     else notCounted[name] = whyNotCounted(status);
   }
   const { counts } = derived;
-  return JSON.stringify({
-    function: rule.function,
-    // A formula's sources are the names it uses, with their values, or why they have none.
-    ...(isFormulaRule(rule) ? { formula: rule.formula.text } : {}),
-    inputs: derived.inputs,
-    sources,
-    not_counted: notCounted,
-    counted_count: counts.counted,
-    not_counted_count:
-      counts.stale + counts.offline + counts.unusable + counts.out_of_range + counts.unavailable,
-    ...(derived.leftOut > 0 ? { left_out: derived.leftOut } : {}),
-    ...(derived.state.kind === "none" ? { unavailable_because: derived.state.reason } : {}),
-    ...(pending === undefined
-      ? {}
-      : { pending: { state: pending.on ? "ON" : "OFF", at: pending.at.toISOString() } }),
-  });
+  // Keys assigned in the order they are written, rather than spread from optional parts.
+  const record: Record<string, unknown> = { function: rule.function };
+  // A formula's sources are the names it uses, with their values, or why they have none.
+  if (isFormulaRule(rule)) record["formula"] = rule.formula.text;
+  record["inputs"] = derived.inputs;
+  record["sources"] = sources;
+  record["not_counted"] = notCounted;
+  record["counted_count"] = counts.counted;
+  record["not_counted_count"] =
+    counts.stale + counts.offline + counts.unusable + counts.out_of_range + counts.unavailable;
+  if (derived.leftOut > 0) record["left_out"] = derived.leftOut;
+  if (derived.state.kind === "none") record["unavailable_because"] = derived.state.reason;
+  if (pending !== undefined)
+    record["pending"] = { state: pending.on ? "ON" : "OFF", at: pending.at.toISOString() };
+  return JSON.stringify(record);
+}
+
+function dictionary<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 function whyNotCounted(status: SourceStatus): string {

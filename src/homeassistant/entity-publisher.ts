@@ -7,13 +7,13 @@ import {
   deviceBlock,
   deviceConfigMessage,
   originBlock,
-  stateMessages,
+  stateMessagesOn,
   type AddonInfo,
   type DeviceInfoOptions,
   type Message,
 } from "./discovery-payloads.js";
 import { deviceOf, uniqueIdOf } from "./devices.js";
-import { entityTopics, type TopicLayout } from "./entity-topics.js";
+import { entityTopics, type EntityTopics, type TopicLayout } from "./entity-topics.js";
 import type { DiscoveryPlan } from "./stale-entities.js";
 
 /** A value to publish, with the change it waits to show (`delay_on`/`delay_off`), in wall time. */
@@ -42,8 +42,9 @@ export interface EntityPublisherOptions {
 
 /** What the broker holds for a topic, as far as this run has published it, and since when. */
 interface Retained {
-  readonly payload: string;
-  readonly sentAt: number;
+  // Updated in place: most state topics change at every read, and a new object per change is garbage.
+  payload: string;
+  sentAt: number;
 }
 
 /** An entity in a device config: computed by this run, or carried over from the config found at start. */
@@ -77,6 +78,11 @@ export class EntityPublisher {
   /** What the broker holds for each state topic, as far as this run has published it. */
   private readonly retained = new Map<string, Retained>();
   private readonly uniqueIds = new Map<string, string>();
+  /**
+   * Each entity's topics, built once: the same strings at every read, so that looking them up in
+   * `retained` does not hash a new string per message.
+   */
+  private readonly topics = new Map<string, EntityTopics>();
   /** 0.1.0's per-entity configs still on the broker, by entity key: migrated with their device. */
   private readonly legacy = new Map<string, string>();
   private readonly now: () => number;
@@ -116,7 +122,7 @@ export class EntityPublisher {
     await this.sendDevices([...this.devices.keys()]);
     const states = [...this.latest.values()].flat();
     const now = this.now();
-    for (const message of states) this.retained.set(message.topic, { payload: message.payload, sentAt: now });
+    for (const message of states) this.hold(message, this.retained.get(message.topic), now);
     await this.send(states);
   }
 
@@ -134,13 +140,13 @@ export class EntityPublisher {
     for (const { derived, pending } of values) {
       const rule = this.ruleOf(derived.identity);
       for (const deviceId of this.place(derived.identity)) changedDevices.add(deviceId);
-      const messages = stateMessages(this.options.layout, rule, derived, pending);
+      const messages = stateMessagesOn(this.topicsOf(derived.identity.entityKey), rule, derived, pending);
       const before = this.latest.get(derived.identity.entityKey);
       let changed = before === undefined || before.length !== messages.length;
       for (const message of messages) {
         const held = this.retained.get(message.topic);
         if (held?.payload === message.payload && !(expiring && dueForRenewal(message, held, now))) continue;
-        this.retained.set(message.topic, { payload: message.payload, sentAt: now });
+        this.hold(message, held, now);
         states.push(message);
         changed = true;
       }
@@ -165,7 +171,7 @@ export class EntityPublisher {
     }
     await this.send(
       shown.map((identity) => ({
-        topic: entityTopics(this.options.layout, identity.entityKey).availability,
+        topic: this.topicsOf(identity.entityKey).availability,
         payload: "offline",
       })),
     );
@@ -176,19 +182,37 @@ export class EntityPublisher {
     await this.send(topics.map((topic) => ({ topic, payload: "" })));
   }
 
+  /** Notes what the broker is to hold for the message's topic; `held` is what it held before. */
+  private hold(message: Message, held: Retained | undefined, now: number): void {
+    if (held === undefined) this.retained.set(message.topic, { payload: message.payload, sentAt: now });
+    else {
+      held.payload = message.payload;
+      held.sentAt = now;
+    }
+  }
+
+  private topicsOf(entityKey: string): EntityTopics {
+    let topics = this.topics.get(entityKey);
+    if (topics === undefined) {
+      topics = entityTopics(this.options.layout, entityKey);
+      this.topics.set(entityKey, topics);
+    }
+    return topics;
+  }
+
   /** Puts the entity in its device; returns the devices whose config changed (two when it moved). */
-  private place(identity: EntityIdentity): string[] {
+  private place(identity: EntityIdentity): readonly string[] {
     const key = identity.entityKey;
     const before = this.deviceOfEntity.get(key);
     // At every read for every entity: a known entity costs two lookups and nothing more.
     if (before !== undefined) {
       const known = this.devices.get(before)?.components.get(key);
-      if (known?.kind === "entity" && known.identity.deviceName === identity.deviceName) return [];
+      if (known?.kind === "entity" && known.identity.deviceName === identity.deviceName) return UNCHANGED;
     }
     const device = deviceOf(this.options.layout, identity);
     const state = this.deviceState(device.id, deviceBlock(device, this.options.addon, this.options.device));
     const known = state.components.get(key);
-    if (before === device.id && known?.kind === "entity") return [];
+    if (before === device.id && known?.kind === "entity") return UNCHANGED;
     // The device's own block, as this run computes it, replaces a carried one.
     if (known === undefined || known.kind === "carried")
       state.dev = deviceBlock(device, this.options.addon, this.options.device);
@@ -292,6 +316,9 @@ export class EntityPublisher {
     return rule;
   }
 }
+
+/** No device changed: shared, as most entities at most reads are in their device already. */
+const UNCHANGED: readonly string[] = Object.freeze([]);
 
 /** An expiring message whose first half of life is over: renewed before the broker forgets it. */
 function dueForRenewal(message: Message, held: Retained, now: number): boolean {

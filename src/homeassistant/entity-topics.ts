@@ -44,7 +44,14 @@ export function entityKeyOfStateTopic(layout: TopicLayout, topic: string): strin
   return parts[1];
 }
 
-export function entityTopics(layout: TopicLayout, entityKey: string) {
+/** The topics of one entity's state, attributes and availability. */
+export interface EntityTopics {
+  readonly state: string;
+  readonly attributes: string;
+  readonly availability: string;
+}
+
+export function entityTopics(layout: TopicLayout, entityKey: string): EntityTopics {
   const root = `${layout.baseTopic}/${entityKey}`;
   return {
     state: `${root}/state`,
