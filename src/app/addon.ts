@@ -325,9 +325,14 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
   let lastSavedAt = Number.NEGATIVE_INFINITY;
   async function read(ruleKeys?: readonly string[]): Promise<void> {
     // Its time is when its turn comes: a read waiting for a flush must not read at an earlier time.
+    // After a rule's first read, only entities whose inputs changed: the others were published
+    // when they were last computed, at a read or a flush, and Home Assistant has them.
+    const keys = ruleKeys ?? settings.rules.map((rule) => rule.key);
+    const onlyChanged = keys.every((key) => described.has(key));
     const { at, result } = await computations.run(async () => {
       const startedAt = now();
-      const job = evaluation.beginRead(startedAt, ruleKeys);
+      updates.markDue();
+      const job = evaluation.beginRead(startedAt, ruleKeys, undefined, { onlyChanged });
       await readInSlices(job);
       return { at: startedAt, result: job.result() };
     });
@@ -343,8 +348,11 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     await publisher.retire(retired);
     feed.retired(retired);
     await updates.show(derived, "interval");
+    await publisher.renewDue();
     if (log.isLevelEnabled("debug")) {
-      log.debug(`Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}`);
+      log.debug(
+        `Read ${derived.length} derived value${derived.length === 1 ? "" : "s"}${onlyChanged ? " whose inputs changed" : ""}`,
+      );
       for (const value of derived)
         log.debug(
           `${value.identity.name}: ${describeDerived(value, formulaKeys.has(value.identity.ruleKey))}`,

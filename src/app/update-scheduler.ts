@@ -77,6 +77,19 @@ export class UpdateScheduler {
     if (outputs.length > 0) await this.options.publish(outputs);
   }
 
+  /**
+   * Marks for computing the entities whose wake is due, for the read about to run: a read catches
+   * up with a wake whose timer has yet to fire (a pending change that fell due, a reading gone stale).
+   */
+  markDue(): void {
+    const now = this.options.now();
+    for (const [entityKey, at] of this.wakes) {
+      if (at > now) continue;
+      this.wakes.delete(entityKey);
+      this.options.evaluation.markEntityChanged(entityKey);
+    }
+  }
+
   /** An entity that is gone: a key that comes back starts afresh, and nothing is kept for it. */
   forget(entityKey: string): void {
     this.policy.forget(entityKey);

@@ -9,7 +9,7 @@ import {
   shortHash,
   slugify,
 } from "./entity-naming.js";
-import type { DerivedValue, GroupTally } from "./derived-value.js";
+import type { GroupTally } from "./derived-value.js";
 import type { SourceTopic } from "./source-topic.js";
 
 /** Who a derived entity is: stable keys for Home Assistant and the name shown to the user. */
@@ -26,9 +26,8 @@ export interface EntityIdentity {
   readonly deviceName?: string | undefined;
 }
 
-/** A group's value as its last read computed it, and from what. */
-export interface Computed {
-  readonly value: DerivedValue;
+/** What a group's value was last computed from: its inputs as they were when that read began. */
+export interface ReadBasis {
   /** The store's arrival count when the read began: a source with a later arrival is new since. */
   readonly arrivals: number;
   readonly at: number;
@@ -49,12 +48,12 @@ export class EntityGroup {
   /** Marked for recomputing at once (`update: change`); the store keeps a list of the marked. */
   changed = false;
   /**
-   * What the last read computed, and what it was computed from: the store's arrival count, the
-   * time and the availability generation it was computed at. A read finding nothing new since
-   * keeps it rather than evaluating every source again (ReadingsStore.unchangedSince).
+   * What its value was last computed from (by a read or a flush of changes). A read that only
+   * wants what changed leaves the group out while nothing is new since (ReadingsStore.unchangedSince):
+   * whoever was given that value has it.
    */
-  computed: Computed | undefined = undefined;
-  /** A source joined or left since `computed`. */
+  basis: ReadBasis | undefined = undefined;
+  /** A source joined or left since `basis`. */
   sourcesChanged = false;
   /** What the read under way (`tallyPass`) has gathered for it: found without a lookup per source. */
   tally: GroupTally | undefined = undefined;

@@ -27,10 +27,17 @@ export class Evaluation {
 
   /**
    * The same read a slice at a time: the store's sources in slices, then the formulas at once in
-   * the last (they read the aggregates, a few per entity, not topics).
+   * the last (they read the aggregates, a few per entity, not topics). With `onlyChanged`, the
+   * store leaves out entities whose inputs did not change since they were computed; the formulas
+   * of the rules read are all computed, from the last values of what they use.
    */
-  beginRead(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): SteppedRead {
-    const aggregates = this.store.beginRead(now, ruleKeys, listLimit);
+  beginRead(
+    now: number,
+    ruleKeys?: readonly string[],
+    listLimit = LISTED_SOURCES,
+    options: { readonly onlyChanged?: boolean } = {},
+  ): SteppedRead {
+    const aggregates = this.store.beginRead(now, ruleKeys, listLimit, options);
     return {
       step: (budget) => aggregates.step(budget),
       result: () => {

@@ -7,7 +7,7 @@ import {
 import {
   contestedKeys,
   EntityGroup,
-  type Computed,
+  type ReadBasis,
   identify,
   type EntityIdentity,
   type SavedEntityKey,
@@ -156,7 +156,7 @@ export class ReadingsStore {
     const groups = this.changedGroups;
     this.changedGroups = [];
     for (const group of groups) group.changed = false;
-    return readAtOnce(this.readJob(groups, now, listLimit));
+    return readAtOnce(this.readJob(groups, now, listLimit, true));
   }
 
   private markChanged(groups: readonly EntityGroup[]): void {
@@ -197,51 +197,51 @@ export class ReadingsStore {
   /**
    * The same read, taken a slice at a time (ReadJob.step). One read at a time: a readChanged
    * between two slices would evaluate sources the read has yet to (the caller queues them).
+   * With `onlyChanged`, groups none of whose inputs changed since they were last computed by such
+   * a read or by readChanged are left out of the result (and not evaluated), unless marked changed:
+   * for the one caller that was given their last values and still has them. Only those reads
+   * record what they computed from; a read without it leaves the next one's view alone.
    */
-  beginRead(now: number, ruleKeys?: readonly string[], listLimit = LISTED_SOURCES): ReadJob {
+  beginRead(
+    now: number,
+    ruleKeys?: readonly string[],
+    listLimit = LISTED_SOURCES,
+    { onlyChanged = false }: { readonly onlyChanged?: boolean } = {},
+  ): ReadJob {
     const groups: EntityGroup[] = [];
-    const kept: EntityGroup[] = [];
     this.relinkDevices();
     for (const state of this.selectStates(ruleKeys))
-      for (const group of state.groups.values()) {
-        if (listLimit === LISTED_SOURCES && this.unchangedSince(group, now)) kept.push(group);
-        else groups.push(group);
-      }
-    return this.readJob(groups, now, listLimit, kept);
+      for (const group of state.groups.values())
+        if (!onlyChanged || group.changed || !this.unchangedSince(group, now)) groups.push(group);
+    return this.readJob(groups, now, listLimit, onlyChanged);
   }
 
   /**
-   * Whether a group would come out of a read at `now` as it came out of its last: no source has
-   * had a message since (nor its device), none joined or left, and no reading went stale in
-   * between. Its sources' arrival and time are looked at, not their payloads: a home where most
-   * sensors report only on change reads the few groups that changed.
+   * Whether a group would come out of a read at `now` as it came out of its last computation: no
+   * source has had a message since (nor its device), none joined or left, and no reading went
+   * stale in between. Its sources' arrival and time are looked at, not their payloads: a home
+   * where most sensors report only on change reads the few groups that changed.
    */
   private unchangedSince(group: EntityGroup, now: number): boolean {
-    const computed = group.computed;
-    if (computed === undefined || group.sourcesChanged) return false;
-    if (computed.availabilityGeneration !== this.availabilityGeneration) return false;
+    const basis = group.basis;
+    if (basis === undefined || group.sourcesChanged) return false;
+    if (basis.availabilityGeneration !== this.availabilityGeneration) return false;
     // The device of a rule's own pattern is looked up at each evaluation rather than kept.
     if (group.rule.availability.kind === "pattern") return false;
-    const since = computed.arrivals;
+    const since = basis.arrivals;
     const maxAge = group.rule.maxAgeMs;
     for (const source of group.sources) {
       if (source.arrival > since) return false;
       const device = source.device;
       if (device !== null && device !== undefined && device.arrival > since) return false;
-      if (source.payload === undefined) continue;
       // Fresh when last computed, stale now: the same test as the read's (now - receivedAt > maxAge).
       const staleAfter = source.receivedAt + maxAge;
-      if (staleAfter >= computed.at && staleAfter < now) return false;
+      if (staleAfter >= basis.at && staleAfter < now) return false;
     }
     return true;
   }
 
-  private readJob(
-    groups: readonly EntityGroup[],
-    now: number,
-    listLimit: number,
-    kept: readonly EntityGroup[] = [],
-  ): ReadJob {
+  private readJob(groups: readonly EntityGroup[], now: number, listLimit: number, tracked: boolean): ReadJob {
     const pass = new ReadPass(now, this.nextPass(), listLimit, (source, rule) => this.deviceOf(source, rule));
     // A group marked changed and then dropped at the source limit is gone: nothing to compute.
     const current = groups.filter((group) => this.isCurrent(group));
@@ -250,9 +250,12 @@ export class ReadingsStore {
       group.sourcesChanged = false;
     }
     // What the groups are computed from: anything arriving from now on is new for the next read.
-    const basis = { arrivals: this.arrivals, at: now, availabilityGeneration: this.availabilityGeneration };
-    const remember = listLimit === LISTED_SOURCES;
-    return new ReadJob(current, pass, (done) => this.finishRead(done, remember ? basis : undefined, kept));
+    const basis: ReadBasis = {
+      arrivals: this.arrivals,
+      at: now,
+      availabilityGeneration: this.availabilityGeneration,
+    };
+    return new ReadJob(current, pass, (done) => this.finishRead(done, tracked ? basis : undefined));
   }
 
   private nextPass(): number {
@@ -264,25 +267,16 @@ export class ReadingsStore {
     return ++this.passes;
   }
 
-  private finishRead(
-    pass: ReadPass,
-    basis: Omit<Computed, "value"> | undefined,
-    kept: readonly EntityGroup[],
-  ): ReadResult {
+  private finishRead(pass: ReadPass, basis: ReadBasis | undefined): ReadResult {
     const values: DerivedValue[] = [];
     for (const [group, tally] of pass.tallies) {
       // Dropped at a source limit between two slices of the read: retired, not computed.
       if (!this.isCurrent(group)) continue;
       if (tally.inputs > 0) group.revealed = true;
-      const value = tally.finish();
-      group.computed = basis === undefined ? undefined : { ...basis, value };
+      if (basis !== undefined) group.basis = basis;
       if (!this.exists(group)) continue;
-      values.push(value);
+      values.push(tally.finish());
       group.read = true;
-    }
-    for (const group of kept) {
-      const value = group.computed?.value;
-      if (value !== undefined && this.isCurrent(group) && this.exists(group)) values.push(value);
     }
     return { values, turnedUnusable: pass.turnedUnusable, booleansMissed: [...pass.booleansMissed.values()] };
   }

@@ -158,6 +158,26 @@ export class EntityPublisher {
   }
 
   /**
+   * Renews the states and attributes whose expiry is half over, whether or not their entity was
+   * computed again: a read leaves out entities whose inputs did not change, and their retained
+   * state must outlive a quiet spell all the same.
+   */
+  async renewDue(): Promise<void> {
+    if (!(this.options.expiresMessages?.() ?? false)) return;
+    const now = this.now();
+    const due: Message[] = [];
+    for (const messages of this.latest.values())
+      for (const message of messages) {
+        const held = this.retained.get(message.topic);
+        if (held === undefined || held.payload !== message.payload || !dueForRenewal(message, held, now))
+          continue;
+        this.hold(message, held, now);
+        due.push(message);
+      }
+    await this.send(due);
+  }
+
+  /**
    * Entities the add-on no longer computes (their topics were dropped at a source limit): shown
    * as unavailable rather than frozen at their last value, and no longer republished. They stay
    * in their device's config, so that Home Assistant keeps them (and their history).

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DerivedValue } from "../../src/core/derived-value.js";
+import { readAtOnce } from "../../src/core/read-job.js";
 import { ReadingsStore } from "../../src/core/readings-store.js";
 import { compile } from "../support/rules.js";
 
@@ -23,6 +24,11 @@ const rules = compile([
   },
 ]);
 
+/** A read as the add-on's after the first: entities whose inputs did not change are left out. */
+function readChangedOnly(readings: ReadingsStore, now: number): DerivedValue[] {
+  return readAtOnce(readings.beginRead(now, undefined, undefined, { onlyChanged: true })).values;
+}
+
 function store(): ReadingsStore {
   const made = new ReadingsStore(rules);
   made.ingest("zigbee2mqtt/kitchen/a", '{"temperature":20}', T0);
@@ -31,43 +37,54 @@ function store(): ReadingsStore {
   return made;
 }
 
-describe("a read keeps what did not change", () => {
-  it("gives a group with no message since its last read the same value, and computes the others", () => {
+describe("a read of what changed", () => {
+  it("leaves out a group with no message since it was computed, and computes the others", () => {
     const readings = store();
-    const first = readings.read(T0 + 1_000).values;
+    readChangedOnly(readings, T0 + 1_000);
     readings.ingest("zigbee2mqtt/hall/a", '{"temperature":19}', T0 + 2_000);
-    const second = readings.read(T0 + 3_000).values;
-    expect(room(second, "kitchen")).toBe(room(first, "kitchen"));
-    expect(room(second, "hall")).not.toBe(room(first, "hall"));
+    const second = readChangedOnly(readings, T0 + 3_000);
+    expect(room(second, "kitchen")).toBeUndefined();
     expect(numberOf(room(second, "hall"))).toBe(19);
+    expect(readChangedOnly(readings, T0 + 4_000)).toEqual([]);
+    // A read of everything still gives everything, and leaves what the next read of changes sees alone.
+    expect(readings.read(T0 + 5_000).values).toHaveLength(2);
+    readings.ingest("zigbee2mqtt/hall/a", '{"temperature":17}', T0 + 5_500);
+    readings.read(T0 + 6_000);
+    expect(readChangedOnly(readings, T0 + 7_000).map((value) => numberOf(value))).toEqual([17]);
   });
 
   it("computes a group again when one of its readings has gone stale since", () => {
     const readings = store();
-    readings.read(T0 + 1_000);
-    expect(numberOf(room(readings.read(T0 + 59_000).values, "kitchen"))).toBe(21);
-    const later = room(readings.read(T0 + 61_000).values, "kitchen");
+    readChangedOnly(readings, T0 + 1_000);
+    expect(readChangedOnly(readings, T0 + 59_000)).toEqual([]);
+    const later = room(readChangedOnly(readings, T0 + 61_000), "kitchen");
     expect(later?.state.kind).toBe("none");
     expect(later?.counts.stale).toBe(2);
+    expect(readChangedOnly(readings, T0 + 62_000)).toEqual([]);
   });
 
   it("computes a group again when a source joins it, or its device speaks", () => {
     const readings = store();
     readings.ingest("zigbee2mqtt/kitchen/b/availability", "online", T0);
-    readings.read(T0 + 1_000);
+    readChangedOnly(readings, T0 + 1_000);
     readings.ingest("zigbee2mqtt/kitchen/c", '{"temperature":30}', T0 + 1_500);
-    expect(numberOf(room(readings.read(T0 + 2_000).values, "kitchen"))).toBe(24);
+    expect(numberOf(room(readChangedOnly(readings, T0 + 2_000), "kitchen"))).toBe(24);
     readings.ingest("zigbee2mqtt/kitchen/b/availability", "offline", T0 + 2_500);
-    const offline = room(readings.read(T0 + 3_000).values, "kitchen");
+    const offline = room(readChangedOnly(readings, T0 + 3_000), "kitchen");
     expect(numberOf(offline)).toBe(25);
     expect(offline?.counts.offline).toBe(1);
   });
 
-  it("lists sources anew for a read that asks for a longer list", () => {
-    const readings = store();
-    const first = room(readings.read(T0 + 1_000).values, "kitchen");
-    const longer = room(readings.read(T0 + 1_000, undefined, 500).values, "kitchen");
-    expect(longer).not.toBe(first);
-    expect(longer?.sources).toEqual(first?.sources);
+  it("counts a flush of changes as a computation: what it computed is not read again", () => {
+    const [rule] = compile([
+      { name: "Open {room}", topic: "w/+room/+", function: "any", on_value: "open", update: "change" },
+    ]);
+    if (rule === undefined) throw new Error("no rule");
+    const readings = new ReadingsStore([rule]);
+    readings.ingest("w/hall/a", "open", T0);
+    readChangedOnly(readings, T0 + 1);
+    readings.ingest("w/hall/a", "closed", T0 + 2);
+    expect(readings.readChanged(T0 + 3).values).toHaveLength(1);
+    expect(readChangedOnly(readings, T0 + 4)).toEqual([]);
   });
 });

@@ -135,7 +135,7 @@ describe.each(brokerKinds())("a 65,510-character topic level through %s", (kind)
     await again.waitForLine(/Restored 3 of 3 saved readings/);
     // Several reads: it keeps running with the retained topic in its store.
     const reads = () =>
-      again.lines.filter((line) => line.text.includes("DEBUG: Read 3 derived values")).length;
+      again.lines.filter((line) => /DEBUG: Read \d+ derived values?/.test(line.text)).length;
     const waitingSince = Date.now();
     while (reads() < 3 && !again.hasExited && Date.now() - waitingSince < 10_000)
       await new Promise((resolve) => setTimeout(resolve, 100));
