@@ -10,9 +10,6 @@ export const SLICE_MS = 10;
 /** Entities of a publishing's first slice: a read of 1,000 entities is a burst of 3,000 messages. */
 export const PUBLISH_SLICE = 20;
 
-/** Sources a read's first slice evaluates (a millisecond or two); later slices grow towards SLICE_MS. */
-export const READ_SLICE = 250;
-
 export interface SliceOptions {
   /** The size of the first slice. */
   readonly first?: number;
@@ -81,21 +78,25 @@ export async function inSlices<T>(
 }
 
 /**
- * Takes a read to its end a slice of sources at a time, with a turn of the event loop between
- * slices, sized towards SLICE_MS as they go; `onSlice` is told how long each took.
+ * Takes a read to its end a slice at a time, with a turn of the event loop between slices: each
+ * slice evaluates sources until SLICE_MS have passed (sources differ a hundredfold in cost: a plain
+ * number against a Tasmota's JSON feeding ten rules, so a count of them would not bound a slice).
+ * `onSlice` is told how long each took.
  */
 export async function readInSlices(
   read: SteppedRead,
-  options: SliceOptions & { readonly onSlice?: (ms: number) => void } = {},
+  options: {
+    readonly targetMs?: number;
+    readonly budget?: number;
+    readonly onSlice?: (ms: number) => void;
+  } = {},
 ): Promise<void> {
-  const slices = new SliceSize(options.first ?? READ_SLICE, targetOf(options), 100);
+  const targetMs = options.targetMs ?? SLICE_MS;
   for (let done = false, first = true; !done; first = false) {
     if (!first) await nextTurn();
     const started = performance.now();
-    done = slices.timed(
-      (size) => read.step(size),
-      (finished) => finished,
-    );
+    const deadline = started + targetMs;
+    done = read.step(options.budget ?? Number.POSITIVE_INFINITY, () => performance.now() >= deadline);
     options.onSlice?.(performance.now() - started);
   }
 }

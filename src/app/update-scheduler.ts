@@ -3,6 +3,7 @@ import type { Evaluation } from "../core/evaluation.js";
 import { OutputPolicy, type EntityOutput, type Trigger } from "../core/output-policy.js";
 import type { ReadResult } from "../core/read-job.js";
 import type { ConfiguredRule } from "../core/rule.js";
+import { readInSlices } from "./slices.js";
 
 /**
  * How long a burst of messages is gathered before the entities it changed are recomputed: short
@@ -13,7 +14,7 @@ export const COALESCE_MS = 100;
 
 export interface UpdateSchedulerOptions {
   /** What computes the entities whose inputs changed: the store's aggregates and the formulas over them. */
-  readonly evaluation: Pick<Evaluation, "hasChanges" | "readChanged" | "markEntityChanged">;
+  readonly evaluation: Pick<Evaluation, "hasChanges" | "beginReadChanged" | "markEntityChanged">;
   readonly rules: readonly ConfiguredRule[];
   /** The monotonic clock. */
   readonly now: () => number;
@@ -26,7 +27,7 @@ export interface UpdateSchedulerOptions {
    */
   readonly onFindings: (found: ReadResult) => void;
   /** Runs a flush's computation in turn with the reads (ComputeQueue); at once by default. */
-  readonly inTurn?: <T>(compute: () => T) => Promise<T>;
+  readonly inTurn?: <T>(compute: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -110,8 +111,13 @@ export class UpdateScheduler {
       return;
     }
     const run = async () => {
-      const compute = () => this.options.evaluation.readChanged(this.options.now());
-      const found = this.options.inTurn === undefined ? compute() : await this.options.inTurn(compute);
+      // In slices like a read: a burst may have changed the inputs of every entity on change.
+      const compute = async () => {
+        const job = this.options.evaluation.beginReadChanged(this.options.now());
+        await readInSlices(job);
+        return job.result();
+      };
+      const found = this.options.inTurn === undefined ? await compute() : await this.options.inTurn(compute);
       this.options.onFindings(found);
       await this.show(found.values, "change");
     };

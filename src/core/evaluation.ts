@@ -39,7 +39,7 @@ export class Evaluation {
   ): SteppedRead {
     const aggregates = this.store.beginRead(now, ruleKeys, listLimit, options);
     return {
-      step: (budget) => aggregates.step(budget),
+      step: (budget, enough) => aggregates.step(budget, enough),
       result: () => {
         const result = aggregates.result();
         const formulas = this.formulas.afterRead(result.values, now, ruleKeys);
@@ -50,9 +50,20 @@ export class Evaluation {
 
   /** Derived values of the `update: change` entities whose inputs changed, formulas following them. */
   readChanged(now: number, listLimit = LISTED_SOURCES): ReadResult {
-    const result = this.store.readChanged(now, listLimit);
-    const formulas = this.formulas.afterChange(result.values, now);
-    return { ...result, values: [...result.values, ...formulas] };
+    return readAtOnce(this.beginReadChanged(now, listLimit));
+  }
+
+  /** The same a slice at a time, the formulas following in the last. */
+  beginReadChanged(now: number, listLimit = LISTED_SOURCES): SteppedRead {
+    const aggregates = this.store.beginReadChanged(now, listLimit);
+    return {
+      step: (budget, enough) => aggregates.step(budget, enough),
+      result: () => {
+        const result = aggregates.result();
+        const formulas = this.formulas.afterChange(result.values, now);
+        return { ...result, values: [...result.values, ...formulas] };
+      },
+    };
   }
 
   /** Whether a readChanged has something to compute. Cheap enough for every message. */

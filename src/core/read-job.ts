@@ -17,8 +17,11 @@ export interface ReadResult {
  * source has been evaluated. Messages arriving between slices are seen by the slices after them.
  */
 export interface SteppedRead {
-  /** Looks at up to `budget` more sources; true once the read has looked at all of them. */
-  step(budget: number): boolean;
+  /**
+   * Looks at up to `budget` more sources, and stops early once `enough` says so (asked every few
+   * sources: the caller's clock, as the core reads none); true once the read has looked at all.
+   */
+  step(budget: number, enough?: () => boolean): boolean;
   /** The read's result; only after `step` has returned true. */
   result(): ReadResult;
 }
@@ -28,6 +31,9 @@ export function readAtOnce(read: SteppedRead): ReadResult {
   while (!read.step(Number.POSITIVE_INFINITY));
   return read.result();
 }
+
+/** Sources evaluated between two calls of a step's `enough`. */
+const SOURCES_PER_QUESTION = 32;
 
 /** The store's stepped read: its groups' sources in turn, each evaluated once for all its groups of the read. */
 export class ReadJob implements SteppedRead {
@@ -41,20 +47,23 @@ export class ReadJob implements SteppedRead {
     private readonly finish: (pass: ReadPass) => ReadResult,
   ) {}
 
-  step(budget: number): boolean {
+  step(budget: number, enough?: () => boolean): boolean {
     let left = budget;
     const pass = this.pass;
     while (this.groupAt < this.groups.length) {
       // The group's list as it is now: a source that joined since the last slice is evaluated too.
       const sources = this.groups[this.groupAt]?.sources ?? [];
-      const end = Math.min(sources.length, this.sourceAt + left);
-      for (let at = this.sourceAt; at < end; at += 1) {
-        const source = sources[at];
-        if (source !== undefined) pass.visit(source);
+      while (this.sourceAt < sources.length) {
+        if (left <= 0 || (enough !== undefined && enough())) return false;
+        // A run of sources between two questions: cheap ones cost a few microseconds together.
+        const end = Math.min(sources.length, this.sourceAt + Math.min(left, SOURCES_PER_QUESTION));
+        for (let at = this.sourceAt; at < end; at += 1) {
+          const source = sources[at];
+          if (source !== undefined) pass.visit(source);
+        }
+        left -= end - this.sourceAt;
+        this.sourceAt = end;
       }
-      left -= end - this.sourceAt;
-      this.sourceAt = end;
-      if (end < sources.length) return false;
       this.groupAt += 1;
       this.sourceAt = 0;
     }

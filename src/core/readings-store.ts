@@ -153,10 +153,15 @@ export class ReadingsStore {
 
   /** Derived values of the `update: change` entities whose inputs changed since they were computed. */
   readChanged(now: number, listLimit = LISTED_SOURCES): ReadResult {
+    return readAtOnce(this.beginReadChanged(now, listLimit));
+  }
+
+  /** The same, a slice at a time: a burst that changed every group is a read of every source. */
+  beginReadChanged(now: number, listLimit = LISTED_SOURCES): ReadJob {
     const groups = this.changedGroups;
     this.changedGroups = [];
     for (const group of groups) group.changed = false;
-    return readAtOnce(this.readJob(groups, now, listLimit, true));
+    return this.readJob(groups, now, listLimit, true);
   }
 
   private markChanged(groups: readonly EntityGroup[]): void {

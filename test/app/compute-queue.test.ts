@@ -16,7 +16,7 @@ describe("computations in turn", () => {
       },
       result: () => ({ values: [], turnedUnusable: [] }),
     };
-    const reading = queue.run(() => readInSlices(read, { first: 1, targetMs: null }));
+    const reading = queue.run(() => readInSlices(read, { budget: 1 }));
     // A flush poked while the read is under way (between its slices).
     setImmediate(() => {
       order.push("flush queued");
