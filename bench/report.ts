@@ -143,6 +143,20 @@ export function medianOf(values: readonly number[]): number {
     : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
+/** One read's row of the read-time table. */
+function readRow(label: string, timing: ReadTiming, target: string): string[] {
+  return [
+    label,
+    fixed(timing.totalMs, 1),
+    fixed(timing.storeReadMs, 1),
+    fixed(timing.publishMs, 1),
+    int(timing.messages),
+    `${fixed(timing.longestReadSliceMs, 1)} / ${fixed(timing.longestPublishSliceMs, 1)}`,
+    fixed(timing.eventLoopDelayMaxMs, 1),
+    target,
+  ];
+}
+
 /** The steady-state read everyone pays every interval: the median of the reads after the first. */
 export function steadyRead(readCost: ReadCostReport): ReadTiming {
   return medianRead(readCost.steady);
@@ -553,36 +567,13 @@ export function renderReport(report: BenchReport): string {
             "event-loop delay (ms)",
             "target",
           ],
-          [
-            "first read (with discovery configs)",
-            fixed(read.first.totalMs, 1),
-            fixed(read.first.storeReadMs, 1),
-            fixed(read.first.publishMs, 1),
-            int(read.first.messages),
-            `${fixed(read.first.longestReadSliceMs, 1)} / ${fixed(read.first.longestPublishSliceMs, 1)}`,
-            fixed(read.first.eventLoopDelayMaxMs, 1),
-            "",
-          ],
-          [
+          readRow("first read (with discovery configs)", read.first, ""),
+          readRow(
             `steady read (median of ${read.steady.length})`,
-            fixed(steady.totalMs, 1),
-            fixed(steady.storeReadMs, 1),
-            fixed(steady.publishMs, 1),
-            int(steady.messages),
-            `${fixed(steady.longestReadSliceMs, 1)} / ${fixed(steady.longestPublishSliceMs, 1)}`,
-            fixed(steady.eventLoopDelayMaxMs, 1),
+            steady,
             readTarget === undefined ? "" : `< ${READ_TARGET_MS} ${tick(readTarget.met)}`,
-          ],
-          [
-            `a tenth of the payloads new (median of ${read.tenthNew.length})`,
-            fixed(tenthNew.totalMs, 1),
-            fixed(tenthNew.storeReadMs, 1),
-            fixed(tenthNew.publishMs, 1),
-            int(tenthNew.messages),
-            `${fixed(tenthNew.longestReadSliceMs, 1)} / ${fixed(tenthNew.longestPublishSliceMs, 1)}`,
-            fixed(tenthNew.eventLoopDelayMaxMs, 1),
-            "reported",
-          ],
+          ),
+          readRow(`a tenth of the payloads new (median of ${read.tenthNew.length})`, tenthNew, "reported"),
         ],
         new Set([1, 2, 3, 4, 5, 6]),
       ),

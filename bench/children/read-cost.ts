@@ -155,7 +155,7 @@ async function timedRead(): Promise<{ timing: ReadTiming; entities: number; inpu
   );
   firstRead = false;
   const derived = [...flushed, ...read];
-    process.stderr.write(`slices ${readSlices.map((ms) => ms.toFixed(1)).join(" ")}\n`);
+  process.stderr.write(`slices ${readSlices.map((ms) => ms.toFixed(1)).join(" ")}\n`);
   const readDone = performance.now();
   await inSlices(derived, async (slice: readonly DerivedValue[]) => {
     const from = performance.now();
