@@ -192,20 +192,20 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     now,
     // A slice at a time: a read of 1,000 entities publishes 3,000 messages, which would hold up
     // the event loop for a while if handed to MQTT.js at once.
-    publish: async (outputs) => {
-      await inSlices(outputs, (slice) =>
-        publisher.publishDerived(
-          slice.map(({ value, pending }) => ({
+    publish: async (outputs, isNewest) => {
+      const published: DerivedValue[] = [];
+      await inSlices(outputs, (slice) => {
+        const current = slice.filter(isNewest);
+        for (const { value } of current) published.push(value);
+        return publisher.publishDerived(
+          current.map(({ value, pending }) => ({
             derived: value,
             pending: pending === undefined ? undefined : { on: pending.on, at: wallTimeOf(pending) },
           })),
-        ),
-      );
+        );
+      });
       // The status page shows what Home Assistant was given.
-      feed.published(
-        outputs.map(({ value }) => value),
-        now(),
-      );
+      feed.published(published, now());
     },
     onFindings: (found) => reportFindings(found),
   });

@@ -19,7 +19,15 @@ export interface UpdateSchedulerOptions {
   /** The monotonic clock. */
   readonly now: () => number;
   /** Publishes what the policy decided to show; never rejects. */
-  readonly publish: (outputs: readonly EntityOutput[]) => Promise<void>;
+  readonly publish: (
+    outputs: readonly EntityOutput[],
+    /**
+     * Whether an output is still the newest decided for its entity, asked as each slice goes out:
+     * a flush may decide anew while a read's publishing is under way (or the other way round),
+     * and an older output sent after it would stay on the broker until its entity changed again.
+     */
+    isNewest: (output: EntityOutput) => boolean,
+  ) => Promise<void>;
   /**
    * What a flush found besides the values (sources turning unusable, rules missing true/false),
    * for the same warnings as a read's: a group a flush computed is not evaluated again by the next
@@ -38,6 +46,8 @@ export interface UpdateSchedulerOptions {
  */
 export class UpdateScheduler {
   private readonly policy = new OutputPolicy();
+  /** The output last decided for each entity: an older one still waiting to go out is not sent. */
+  private readonly newest = new Map<string, EntityOutput>();
   private readonly rules: ReadonlyMap<string, ConfiguredRule>;
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -75,7 +85,12 @@ export class UpdateScheduler {
       else this.wakes.delete(value.identity.entityKey);
     }
     this.armWakeTimer();
-    if (outputs.length > 0) await this.options.publish(outputs);
+    for (const output of outputs) this.newest.set(output.value.identity.entityKey, output);
+    if (outputs.length > 0)
+      await this.options.publish(
+        outputs,
+        (output) => this.newest.get(output.value.identity.entityKey) === output,
+      );
   }
 
   /**
@@ -89,11 +104,14 @@ export class UpdateScheduler {
       this.wakes.delete(entityKey);
       this.options.evaluation.markEntityChanged(entityKey);
     }
+    // What the read does not cover (formulas of other intervals, rules not read now) the flush does.
+    this.poke();
   }
 
   /** An entity that is gone: a key that comes back starts afresh, and nothing is kept for it. */
   forget(entityKey: string): void {
     this.policy.forget(entityKey);
+    this.newest.delete(entityKey);
     this.wakes.delete(entityKey);
   }
 

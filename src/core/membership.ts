@@ -20,31 +20,44 @@ export const NO_MEMBERSHIP: Membership = Object.freeze({
   changeGroups: null,
 });
 
-/**
- * The memberships in use, one per set of groups. A membership naming a group that is dropped is
- * forgotten with it (`forgetGroups`), so that groups coming and going (a BLE phone's MAC) do not
- * leave memberships behind.
- */
+interface Shared extends Membership {
+  readonly key: string;
+  /** Sources holding it: at none it is forgotten, so that groups coming and going leave nothing behind. */
+  users: number;
+}
+
+/** Who holds a membership: a source, as far as memberships are concerned. */
+export interface MembershipHolder {
+  membership: Membership;
+}
+
+/** The memberships in use, one per list of groups. */
 export class Memberships {
-  private readonly known = new Map<string, Membership>();
+  private readonly known = new Map<string, Shared>();
 
   get size(): number {
     return this.known.size;
   }
 
-  /** `membership` with `group` added at the end. */
-  joined(membership: Membership, group: EntityGroup): Membership {
-    return this.of([...membership.groups, group]);
+  /** Gives `holder` the membership of `groups` (in that order), letting go of its last one. */
+  assign(holder: MembershipHolder, groups: readonly EntityGroup[]): void {
+    const next = this.of(groups);
+    const previous = holder.membership;
+    if (next === previous) return;
+    if (next !== NO_MEMBERSHIP) (next as Shared).users += 1;
+    holder.membership = next;
+    if (previous === NO_MEMBERSHIP) return;
+    const shared = previous as Shared;
+    shared.users -= 1;
+    if (shared.users === 0) this.known.delete(shared.key);
   }
 
-  /** `membership` without `group`. */
-  left(membership: Membership, group: EntityGroup): Membership {
-    return this.of(membership.groups.filter((member) => member !== group));
-  }
-
-  forgetGroups(groups: ReadonlySet<EntityGroup>): void {
-    for (const [key, membership] of this.known)
-      if (membership.groups.some((group) => groups.has(group))) this.known.delete(key);
+  /** Takes `group` out of the holder's membership. */
+  leave(holder: MembershipHolder, group: EntityGroup): void {
+    this.assign(
+      holder,
+      holder.membership.groups.filter((member) => member !== group),
+    );
   }
 
   private of(groups: readonly EntityGroup[]): Membership {
@@ -53,11 +66,13 @@ export class Memberships {
     let membership = this.known.get(key);
     if (membership === undefined) {
       const changeGroups = groups.filter((group) => group.rule.update === "change");
-      membership = Object.freeze({
-        groups: Object.freeze(groups),
+      membership = {
+        key,
+        users: 0,
+        groups: Object.freeze([...groups]),
         keepForMs: Math.max(...groups.map((group) => group.rule.maxAgeMs)),
         changeGroups: changeGroups.length === 0 ? null : Object.freeze(changeGroups),
-      });
+      };
       this.known.set(key, membership);
     }
     return membership;

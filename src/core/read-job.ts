@@ -2,6 +2,7 @@ import type { DerivedValue, UnusableSource } from "./derived-value.js";
 import type { EntityGroup } from "./entity-group.js";
 import type { ReadPass } from "./read-pass.js";
 import type { Rule } from "./rule.js";
+import type { SourceTopic } from "./source-topic.js";
 
 /** What a read found: the derived values, and the sources that turned unusable at it. */
 export interface ReadResult {
@@ -39,6 +40,12 @@ const SOURCES_PER_QUESTION = 32;
 export class ReadJob implements SteppedRead {
   private groupAt = 0;
   private sourceAt = 0;
+  /**
+   * The list of the group being walked, as it was when the walk began: a source limit replaces a
+   * group's list rather than splicing it, so the walk's positions stay true; sources joining push
+   * onto it, and are walked too.
+   */
+  private walking: readonly SourceTopic[] | undefined;
   private done = false;
 
   constructor(
@@ -51,8 +58,7 @@ export class ReadJob implements SteppedRead {
     let left = budget;
     const pass = this.pass;
     while (this.groupAt < this.groups.length) {
-      // The group's list as it is now: a source that joined since the last slice is evaluated too.
-      const sources = this.groups[this.groupAt]?.sources ?? [];
+      const sources = (this.walking ??= this.groups[this.groupAt]?.sources ?? []);
       while (this.sourceAt < sources.length) {
         if (left <= 0 || (enough !== undefined && enough())) return false;
         // A run of sources between two questions: cheap ones cost a few microseconds together.
@@ -66,6 +72,7 @@ export class ReadJob implements SteppedRead {
       }
       this.groupAt += 1;
       this.sourceAt = 0;
+      this.walking = undefined;
     }
     this.done = true;
     return true;

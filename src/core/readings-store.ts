@@ -252,7 +252,8 @@ export class ReadingsStore {
     const current = groups.filter((group) => this.isCurrent(group));
     for (const group of current) {
       pass.include(group);
-      group.sourcesChanged = false;
+      // Only a read that records what it computed from takes the change in as seen.
+      if (tracked) group.sourcesChanged = false;
     }
     // What the groups are computed from: anything arriving from now on is new for the next read.
     const basis: ReadBasis = {
@@ -295,9 +296,11 @@ export class ReadingsStore {
   inspect(now: number, entityKey: string, listLimit = INSPECTED_SOURCES): DerivedValue | undefined {
     const group = this.groupsByEntityKey.get(entityKey);
     if (group === undefined || !this.wouldExist(group)) return undefined;
+    this.relinkDevices();
     const pass = new ReadPass(
       now,
-      this.nextPass(),
+      // It marks no source, so it takes no read number: it may come between two slices of a read.
+      0,
       listLimit,
       (source, rule) => this.deviceOf(source, rule),
       "observe",
@@ -528,6 +531,9 @@ export class ReadingsStore {
     let excluded: Set<RuleState> | undefined;
     if (this.exclusions.size > 0)
       for (const { target } of this.exclusions.match(source.topic)) (excluded ??= new Set()).add(target);
+    // Its groups are worked out first and its membership once: the lists on the way would be
+    // memberships of their own.
+    const joined: EntityGroup[] = [];
     for (const { target, captures, literalLast } of this.matcher.match(source.topic)) {
       if (excluded?.has(target.state) === true) continue;
       // `zigbee2mqtt/#` does not read `<device>/availability` as a value; `tele/+/LWT` does.
@@ -536,13 +542,14 @@ export class ReadingsStore {
         target.state,
         target.order.length === 0 ? [] : reorder(captures, target.order),
       );
-      if (source.groups.includes(group)) continue;
+      if (source.groups.includes(group) || joined.includes(group)) continue;
       if (target.state.sourceCount >= target.state.rule.maxSources) this.dropLeastRecent(target.state);
       group.sources.push(source);
       group.sourcesChanged = true;
-      source.membership = this.memberships.joined(source.membership, group);
+      joined.push(group);
       target.state.sourceCount += 1;
     }
+    if (joined.length > 0) this.memberships.assign(source, [...source.groups, ...joined]);
   }
 
   private groupOf(state: RuleState, captures: readonly string[]): EntityGroup {
@@ -579,16 +586,14 @@ export class ReadingsStore {
       let gone = leaving.get(group);
       if (gone === undefined) leaving.set(group, (gone = new Set()));
       gone.add(source);
-      source.membership = this.memberships.left(source.membership, group);
+      this.memberships.leave(source, group);
       state.sourceCount -= 1;
     }
-    const emptied = new Set<EntityGroup>();
     for (const [group, gone] of leaving) {
       // A new list rather than splicing: a read between slices keeps the list it is walking.
       group.sources = group.sources.filter((source) => !gone.has(source));
       group.sourcesChanged = true;
       if (group.sources.length > 0 || !fansOut(state.rule)) continue;
-      emptied.add(group);
       state.groups.delete(group.key);
       this.groupsByEntityKey.delete(group.identity.entityKey);
       // Free the key, so the entity gets the same key back if its value returns.
@@ -598,7 +603,6 @@ export class ReadingsStore {
       // It exists again as soon as its topic returns, without waiting for a read.
       if (group.revealed) this.shownBefore.add(group.identity.entityKey);
     }
-    if (emptied.size > 0) this.memberships.forgetGroups(emptied);
     for (const { source } of dropped) {
       if (source.groups.length > 0 || this.availability.has(source.topic)) source.partial = true;
       else {

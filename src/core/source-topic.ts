@@ -17,9 +17,10 @@ const PASS_SHIFT = 3;
 
 /**
  * Reads are numbered from 1 to this and then again from 1 (the store clears the marks then): the
- * marks stay a small integer, which V8 keeps in the object itself rather than in a box of its own.
+ * marks stay a small integer (under 2^30 even shifted, the smallest Smi range V8 builds have),
+ * which V8 keeps in the object itself rather than in a box of its own.
  */
-export const LAST_READ_PASS = 2 ** 27;
+export const LAST_READ_PASS = 2 ** 27 - 1;
 
 /**
  * The latest payload of one topic, shared by every entity group it feeds. The message path only

@@ -189,12 +189,13 @@ export class EntityPublisher {
       for (const message of this.latest.get(identity.entityKey) ?? []) this.retained.delete(message.topic);
       this.latest.delete(identity.entityKey);
     }
-    await this.send(
-      shown.map((identity) => ({
-        topic: this.topicsOf(identity.entityKey).availability,
-        payload: "offline",
-      })),
-    );
+    const offline = shown.map((identity) => ({
+      topic: this.topicsOf(identity.entityKey).availability,
+      payload: "offline",
+    }));
+    // Entities come and go with their values (a BLE phone's MAC): their topics are not kept.
+    for (const identity of entities) this.topics.delete(identity.entityKey);
+    await this.send(offline);
   }
 
   /** Clears retained topics: an empty retained config removes the entity from Home Assistant. */

@@ -24,25 +24,29 @@ describe("memberships", () => {
     const memberships = new Memberships();
     const mean = groupOf(1, often);
     const open = groupOf(2, onChange);
-    const first = memberships.joined(memberships.joined(NO_MEMBERSHIP, mean), open);
-    const second = memberships.joined(memberships.joined(NO_MEMBERSHIP, mean), open);
-    expect(second).toBe(first);
-    expect(first.groups).toEqual([mean, open]);
-    expect(first.keepForMs).toBe(600_000);
+    const first = { membership: NO_MEMBERSHIP };
+    const second = { membership: NO_MEMBERSHIP };
+    memberships.assign(first, [mean, open]);
+    memberships.assign(second, [mean, open]);
+    expect(second.membership).toBe(first.membership);
+    expect(first.membership.groups).toEqual([mean, open]);
+    expect(first.membership.keepForMs).toBe(600_000);
     // "any" is on change by default: a message marks its group at once.
-    expect(first.changeGroups).toEqual([open]);
-    expect(memberships.left(first, open)).toBe(memberships.joined(NO_MEMBERSHIP, mean));
-    expect(memberships.left(memberships.joined(NO_MEMBERSHIP, mean), mean)).toBe(NO_MEMBERSHIP);
+    expect(first.membership.changeGroups).toEqual([open]);
+    memberships.leave(first, open);
+    expect(first.membership.groups).toEqual([mean]);
+    memberships.leave(first, mean);
+    expect(first.membership).toBe(NO_MEMBERSHIP);
+    expect(memberships.size).toBe(1);
   });
 
-  it("forgets the memberships of a dropped group, so that groups coming and going leave none behind", () => {
+  it("forgets a membership no source holds, so that groups coming and going leave none behind", () => {
     const memberships = new Memberships();
     const kept = groupOf(1, often);
-    for (let id = 2; id < 102; id += 1) {
-      const passing = groupOf(id, often);
-      memberships.joined(memberships.joined(NO_MEMBERSHIP, kept), passing);
-      memberships.forgetGroups(new Set([passing]));
-    }
+    const holder = { membership: NO_MEMBERSHIP };
+    for (let id = 2; id < 102; id += 1) memberships.assign(holder, [kept, groupOf(id, often)]);
     expect(memberships.size).toBe(1);
+    memberships.assign(holder, []);
+    expect(memberships.size).toBe(0);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ReadingsStore } from "../../src/core/readings-store.js";
 import { readAtOnce } from "../../src/core/read-job.js";
 import type { DerivedValue } from "../../src/core/derived-value.js";
+import { LAST_READ_PASS } from "../../src/core/source-topic.js";
 import { compile } from "../support/rules.js";
 
 const T0 = 1_700_000_000_000;
@@ -93,5 +94,53 @@ describe("a read taken a slice at a time", () => {
     const rooms = job.result().values.map((value) => value.identity.captures["room"]);
     expect(rooms).not.toContain("a0");
     expect(rooms).toContain("a1");
+  });
+
+  it("walks on from where it was when a source limit drops a source of the group it is walking", () => {
+    const store = new ReadingsStore(
+      compile([{ name: "Max {room}", topic: "home/+room/+", function: "max" }], { max_sources: 10 }),
+    );
+    for (let index = 0; index < 10; index += 1)
+      store.ingest(`home/k/s${index}`, index === 5 ? "100" : "0", T0 + index);
+    const job = store.beginRead(T0 + 100);
+    expect(job.step(5)).toBe(false); // s0 to s4
+    store.ingest("home/k/s10", "0", T0 + 101); // drops s0, the least recently updated
+    while (!job.step(1_000));
+    expect(numberOf(job.result().values[0])).toBe(100);
+  });
+
+  it("counts each source once when the status page looks at an entity between two slices, at the last read number too", () => {
+    const store = new ReadingsStore(
+      compile([
+        { name: "Count", topic: "home/+/+", function: "count" },
+        { name: "Count {room}", topic: "home/+room/+", function: "count" },
+      ]),
+    );
+    for (let index = 0; index < 4; index += 1) store.ingest(`home/k/s${index}`, "1", T0);
+    const reference = store.read(T0 + 1).values.map((value) => value.state);
+    // The reads' numbers start again from 1 after the last: the read below takes the last one.
+    (store as unknown as { passes: number }).passes = LAST_READ_PASS - 1;
+    const job = store.beginRead(T0 + 2);
+    job.step(4); // "Count" walked: every source marked as evaluated
+    store.inspect(T0 + 2, "count_room__k");
+    while (!job.step(100));
+    expect(job.result().values.map((value) => value.state)).toEqual(reference);
+    // And the next read, numbered 1 again, evaluates every source anew.
+    expect(store.read(T0 + 3).values.map((value) => value.state)).toEqual(reference);
+  });
+
+  it("keeps one membership per list of groups in use, whatever the order of the rules", () => {
+    const rules = [
+      { name: "{device} temperature", topic: "z/+device", value_path: "temperature", function: "mean" },
+      { name: "All temperatures", topic: "z/+", value_path: "temperature", function: "mean" },
+      { name: "All humidities", topic: "z/+", value_path: "humidity", function: "mean" },
+    ];
+    for (const order of [rules, [...rules].reverse()]) {
+      const store = new ReadingsStore(compile(order, { max_sources: 100_000 }));
+      for (let index = 0; index < 1_000; index += 1) store.ingest(`z/d${index}`, '{"temperature":1}', index);
+      const memberships = (store as unknown as { memberships: { size: number } }).memberships;
+      // One per device (its own entity and the two shared ones), none for the lists on the way.
+      expect(memberships.size).toBe(1_000);
+    }
   });
 });

@@ -87,4 +87,18 @@ describe("a read of what changed", () => {
     expect(readings.readChanged(T0 + 3).values).toHaveLength(1);
     expect(readChangedOnly(readings, T0 + 4)).toEqual([]);
   });
+
+  it("leaves what the next read of changes sees alone when a read of everything comes between", () => {
+    const readings = new ReadingsStore(
+      compile([{ name: "Max {room}", topic: "home/+room/+", function: "max" }], { max_sources: 3 }),
+    );
+    readings.ingest("home/k/a", "50", T0);
+    readings.ingest("home/k/b", "10", T0 + 1);
+    readings.ingest("home/h/c", "10", T0 + 2);
+    readChangedOnly(readings, T0 + 10);
+    readings.ingest("home/h/d", "10", T0 + 20); // drops home/k/a, the least recently updated
+    readings.read(T0 + 30);
+    const kitchen = room(readChangedOnly(readings, T0 + 40), "k");
+    expect(numberOf(kitchen)).toBe(10);
+  });
 });

@@ -275,7 +275,7 @@ function entityCard(entity, inspected) {
     counts.length === 0 ? "" : ` · ${counts.join(", ")}`,
     entity.leftOut > 0 ? `, ${entity.leftOut} left out over the limits` : "",
     " · ",
-    ageOf(entity.readAt, "read ", " ago"),
+    ageOf(entity.readAt, "computed ", " ago"),
   ]);
   const card = el("article", { className: "entity", data: { key: entity.key, name: entity.name } }, [
     head,
