@@ -193,6 +193,7 @@ export async function startAddon(deps: AddonDependencies): Promise<RunningAddon>
     // A slice at a time: a read of 1,000 entities publishes 3,000 messages, which would hold up
     // the event loop for a while if handed to MQTT.js at once.
     publish: async (outputs, isNewest) => {
+      await publisher.introduce(outputs.map(({ value }) => value.identity));
       const published: DerivedValue[] = [];
       await inSlices(outputs, (slice) => {
         const current = slice.filter(isNewest);

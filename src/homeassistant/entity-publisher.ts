@@ -158,6 +158,18 @@ export class EntityPublisher {
   }
 
   /**
+   * Puts new entities into their devices' configs, each changed device's config sent once: called
+   * before a read's values go out a slice at a time, so that a first read of 1,000 entities does
+   * not send a device's growing config again with every slice.
+   */
+  async introduce(identities: readonly EntityIdentity[]): Promise<void> {
+    const changedDevices = new Set<string>();
+    for (const identity of identities)
+      for (const deviceId of this.place(identity)) changedDevices.add(deviceId);
+    await this.sendDevices([...changedDevices]);
+  }
+
+  /**
    * Renews the states and attributes whose expiry is half over, whether or not their entity was
    * computed again: a read leaves out entities whose inputs did not change, and their retained
    * state must outlive a quiet spell all the same.

@@ -284,3 +284,21 @@ describe("migration from 0.1.0's per-entity configs", () => {
     expect([...(plan.carried.get("attic")?.components.keys() ?? [])]).toEqual(["room_temperature__attic"]);
   });
 });
+
+describe("a first read of many entities published in slices", () => {
+  it("sends each device's config once when the entities are introduced first", async () => {
+    const { store, sent, publisher } = setUp([
+      { name: "Sensor {sensor}", topic: "s/+sensor", function: "last" },
+    ]);
+    for (let index = 0; index < 100; index += 1) store.ingest(`s/n${index}`, String(index), T0);
+    await publisher.announce([]);
+    const { values } = store.read(T0);
+    const before = deviceConfigs(sent).length;
+    await publisher.introduce(values.map((value) => value.identity));
+    for (let at = 0; at < values.length; at += 20)
+      await publisher.publishDerived(values.slice(at, at + 20).map((derived) => ({ derived })));
+    const configs = deviceConfigs(sent).slice(before);
+    expect(configs).toHaveLength(1);
+    expect(Object.keys(parsed(configs[0]).cmps)).toHaveLength(100);
+  });
+});
