@@ -56,11 +56,14 @@ export class ReadJob implements SteppedRead {
 
   step(budget: number, enough?: () => boolean): boolean {
     let left = budget;
+    let walked = false;
     const pass = this.pass;
     while (this.groupAt < this.groups.length) {
       const sources = (this.walking ??= this.groups[this.groupAt]?.sources ?? []);
       while (this.sourceAt < sources.length) {
-        if (left <= 0 || (enough !== undefined && enough())) return false;
+        // At least one run per step, whatever `enough` says: a read always moves on.
+        if (left <= 0 || (walked && enough !== undefined && enough())) return false;
+        walked = true;
         // A run of sources between two questions: cheap ones cost a few microseconds together.
         const end = Math.min(sources.length, this.sourceAt + Math.min(left, SOURCES_PER_QUESTION));
         for (let at = this.sourceAt; at < end; at += 1) {

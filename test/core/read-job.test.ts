@@ -72,6 +72,14 @@ describe("a read taken a slice at a time", () => {
     expect(numberOf(store.read(T0 + 20).values[0])).toBe(420);
   });
 
+  it("moves on at every step, even when told at once that the slice is over", () => {
+    const job = filledStore().beginRead(T0 + 1_000);
+    let steps = 1;
+    while (!job.step(Number.POSITIVE_INFINITY, () => true)) steps += 1;
+    expect(steps).toBeLessThan(41);
+    expect(numberOf(byKey(job.result().values).get("count"))).toBe(41);
+  });
+
   it("refuses to give a result before its last step", () => {
     const job = filledStore().beginRead(T0);
     job.step(1);
