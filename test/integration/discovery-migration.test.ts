@@ -105,7 +105,7 @@ describe.each(brokerKinds())("migration from 0.1.0 through %s", (kind) => {
         },
       });
       const after = (predicate: (message: ReceivedMessage) => boolean) =>
-        seen.waitFor((message) => seen.messages.indexOf(message) >= startIndex && predicate(message), 10_000);
+        seen.waitForFrom(startIndex, (message) => predicate(message), 10_000);
       const devicePrefix = `homeassistant/device/${base}/`;
       // The kitchen's device config is the last the migration needs.
       await after((message) => message.topic === `${devicePrefix}kitchen/config`);
@@ -164,9 +164,9 @@ describe.each(brokerKinds())("migration from 0.1.0 through %s", (kind) => {
         },
         dataDir: program.dataDir,
       });
-      const republished = await seen.waitFor(
-        (message) =>
-          seen.messages.indexOf(message) >= restartIndex && message.topic === `${devicePrefix}add-on/config`,
+      const republished = await seen.waitForFrom(
+        restartIndex,
+        (message) => message.topic === `${devicePrefix}add-on/config`,
         10_000,
       );
       expect(componentsOf(republished)["living_room_temperature"]?.["unique_id"]).toBe(

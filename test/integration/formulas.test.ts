@@ -322,11 +322,9 @@ for (const kind of brokerKinds()) {
       const opened = published.messages.length;
       const sentAt = Date.now();
       await publish("zigbee2mqtt/window/kitchen", contact(false));
-      const off = await published.waitFor(
-        (message) =>
-          published.messages.indexOf(message) >= opened &&
-          message.topic === `${BASE}/heating_needed/state` &&
-          message.payload === "OFF",
+      const off = await published.waitForFrom(
+        opened,
+        (message) => message.topic === `${BASE}/heating_needed/state` && message.payload === "OFF",
         1_000,
       );
       expect(off.payload).toBe("OFF");

@@ -274,11 +274,9 @@ for (const kind of brokerKinds()) {
       }
       // With every device offline, both are unavailable.
       for (const key of ["windows", "lamps_on"])
-        await published.waitFor(
-          (message) =>
-            published.messages.indexOf(message) >= loopFrom &&
-            message.topic === `${BASE}/${key}/availability` &&
-            message.payload === "offline",
+        await published.waitForFrom(
+          loopFrom,
+          (message) => message.topic === `${BASE}/${key}/availability` && message.payload === "offline",
         );
     });
   });

@@ -135,19 +135,6 @@ const tasmota = (temperature: number) =>
 /** Zigbee2MQTT: contact true means closed. */
 const z2mContact = (closed: boolean) => JSON.stringify({ battery: 97, contact: closed, linkquality: 132 });
 
-/** The first message at or after index `from` that satisfies `predicate`. */
-function after(
-  collector: Collector,
-  from: number,
-  predicate: (message: ReceivedMessage) => boolean,
-  timeoutMs = 5_000,
-): Promise<ReceivedMessage> {
-  return collector.waitFor(
-    (message) => collector.messages.indexOf(message) >= from && predicate(message),
-    timeoutMs,
-  );
-}
-
 const on = (topic: string, payload?: string) => (message: ReceivedMessage) =>
   message.topic === topic && (payload === undefined || message.payload === payload);
 
@@ -313,15 +300,15 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
       ),
       10_000,
     );
-    const online = await after(all, startIndex, on(STATUS, "online"));
+    const online = await all.waitForFrom(startIndex, on(STATUS, "online"));
     expect(online.payload).toBe("online");
   });
 
   it("clears the retained entities whose rule is gone, and only those, naming them", async () => {
-    await after(all, startIndex, on(OLD_CONFIG, ""));
-    await after(all, startIndex, on(stateTopic("old_rule"), ""));
-    await after(all, startIndex, on(WRONG_COMPONENT_CONFIG, ""));
-    await after(all, startIndex, on(NEVER_VALUED_CONFIG, ""));
+    await all.waitForFrom(startIndex, on(OLD_CONFIG, ""));
+    await all.waitForFrom(startIndex, on(stateTopic("old_rule"), ""));
+    await all.waitForFrom(startIndex, on(WRONG_COMPONENT_CONFIG, ""));
+    await all.waitForFrom(startIndex, on(NEVER_VALUED_CONFIG, ""));
     const removed = await program.waitForLine(
       /INFO: Removed 3 entities whose rule no longer exists or that never had a value: /,
     );
@@ -347,13 +334,12 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
   it("moves the entities of 0.1.0's configs into the device config, keeping their unique ids", async () => {
     const [computed, notYet] = KEPT_CONFIGS as [string, string];
     // The living room's entity: migrate_discovery, then the device config with it, then the old topic cleared.
-    const migrate = await after(all, startIndex, on(computed, '{"migrate_discovery":true}'));
-    const device = await after(
-      all,
+    const migrate = await all.waitForFrom(startIndex, on(computed, '{"migrate_discovery":true}'));
+    const device = await all.waitForFrom(
       all.messages.indexOf(migrate),
       deviceConfigWith(["living_room_temperature"]),
     );
-    await after(all, all.messages.indexOf(device), on(computed, ""));
+    await all.waitForFrom(all.messages.indexOf(device), on(computed, ""));
     expect(componentsOf(device)["living_room_temperature"]?.["unique_id"]).toBe(
       "mqtt_aggregator_living_room_temperature",
     );
@@ -421,11 +407,10 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     await publish(devices, TOPICS.kitchen, "19.5");
     await publish(devices, TOPICS.bath, "24");
 
-    const mean = await after(all, from, on(stateTopic("living_room_temperature"), "22.0"), 5_000);
+    const mean = await all.waitForFrom(from, on(stateTopic("living_room_temperature"), "22.0"), 5_000);
     const meanAt = all.messages.indexOf(mean);
-    await after(all, meanAt, on(availabilityTopic("living_room_temperature"), "online"));
-    const attributes = await after(
-      all,
+    await all.waitForFrom(meanAt, on(availabilityTopic("living_room_temperature"), "online"));
+    const attributes = await all.waitForFrom(
       from,
       (message) =>
         message.topic === attributesTopic("living_room_temperature") && json(message.payload)["inputs"] === 2,
@@ -437,13 +422,13 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
       [`${TOPICS.tasmota2}#AM2301`]: 23,
     });
 
-    await after(all, from, on(stateTopic("living_room_plain_temperature"), "22.5"));
-    await after(all, from, on(stateTopic(KITCHEN), "19.5"));
-    await after(all, from, on(stateTopic(BATH), "24"));
-    await after(all, from, on(availabilityTopic(KITCHEN), "online"));
+    await all.waitForFrom(from, on(stateTopic("living_room_plain_temperature"), "22.5"));
+    await all.waitForFrom(from, on(stateTopic(KITCHEN), "19.5"));
+    await all.waitForFrom(from, on(stateTopic(BATH), "24"));
+    await all.waitForFrom(from, on(availabilityTopic(KITCHEN), "online"));
 
     // A fanned-out entity is announced, with a valid config, before its first state.
-    const kitchenConfig = await after(all, from, deviceConfigWith([KITCHEN]));
+    const kitchenConfig = await all.waitForFrom(from, deviceConfigWith([KITCHEN]));
     expect(all.messages.indexOf(kitchenConfig)).toBeLessThan(
       indexOfFirst(all.messages, from, stateTopic(KITCHEN)),
     );
@@ -462,18 +447,17 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     const closed = all.messages.length;
     await publish(devices, TOPICS.windowLeft, z2mContact(true));
     await publish(devices, TOPICS.windowRight, z2mContact(true));
-    const off = await after(
-      all,
+    const off = await all.waitForFrom(
       closed,
       (message) =>
         message.topic === attributesTopic("living_room_windows") && json(message.payload)["inputs"] === 2,
     );
-    await after(all, all.messages.indexOf(off), on(stateTopic("living_room_windows"), "OFF"));
-    await after(all, all.messages.indexOf(off), on(availabilityTopic("living_room_windows"), "online"));
+    await all.waitForFrom(all.messages.indexOf(off), on(stateTopic("living_room_windows"), "OFF"));
+    await all.waitForFrom(all.messages.indexOf(off), on(availabilityTopic("living_room_windows"), "online"));
 
     const opened = all.messages.length;
     await publish(devices, TOPICS.windowLeft, z2mContact(false));
-    await after(all, opened, on(stateTopic("living_room_windows"), "ON"));
+    await all.waitForFrom(opened, on(stateTopic("living_room_windows"), "ON"));
 
     const states = all.messages
       .filter(on(stateTopic("living_room_windows")))
@@ -482,8 +466,8 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
   });
 
   it("makes an entity unavailable without fresh inputs, and never publishes 0 for it", async () => {
-    await after(all, startIndex, on(availabilityTopic("no_inputs"), "offline"));
-    const attributes = await after(all, startIndex, on(attributesTopic("no_inputs")));
+    await all.waitForFrom(startIndex, on(availabilityTopic("no_inputs"), "offline"));
+    const attributes = await all.waitForFrom(startIndex, on(attributesTopic("no_inputs")));
     expect(json(attributes.payload)).toMatchObject({
       inputs: 0,
       unavailable_because: "0 inputs count, needs 1",
@@ -491,14 +475,17 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
 
     const from = all.messages.length;
     await publish(devices, TOPICS.short, "5");
-    const state = await after(all, from, on(stateTopic("short_lived"), "5"));
-    const online = await after(
-      all,
+    const state = await all.waitForFrom(from, on(stateTopic("short_lived"), "5"));
+    const online = await all.waitForFrom(
       all.messages.indexOf(state),
       on(availabilityTopic("short_lived"), "online"),
     );
     // max_age is 1 s: a read or two later the reading is stale and the entity unavailable.
-    await after(all, all.messages.indexOf(online), on(availabilityTopic("short_lived"), "offline"), 5_000);
+    await all.waitForFrom(
+      all.messages.indexOf(online),
+      on(availabilityTopic("short_lived"), "offline"),
+      5_000,
+    );
 
     expect(all.messages.filter(on(stateTopic("no_inputs")))).toEqual([]);
     const shortLivedStates = all.messages
@@ -511,10 +498,10 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     const from = all.messages.length;
     const lineFrom = program.lines.length;
     await publish(observer, BIRTH, "online", false);
-    const config = await after(all, from, deviceConfigWith(Object.keys(ALL_ENTITIES)), 5_000);
+    const config = await all.waitForFrom(from, deviceConfigWith(Object.keys(ALL_ENTITIES)), 5_000);
     expect(deviceDiscoveryProblems(config.topic, config.payload)).toEqual([]);
     // The latest states follow the configs.
-    await after(all, from, on(stateTopic("living_room_temperature"), "22.0"));
+    await all.waitForFrom(from, on(stateTopic("living_room_temperature"), "22.0"));
     await program.waitForLine(
       /INFO: Home Assistant restarted; publishing the entities again/,
       1_000,
@@ -547,7 +534,7 @@ describe.each(brokerKinds())("the built program against %s", (kind) => {
     // A read can publish configs on the new connection before the program's subscriptions are back,
     // and readings sent in that gap are lost: devices report again, as real ones do every few seconds.
     const from = all.messages.length;
-    const resumed = after(all, from, on(stateTopic("living_room_temperature"), "26.0"), 8_000);
+    const resumed = all.waitForFrom(from, on(stateTopic("living_room_temperature"), "26.0"), 8_000);
     const reporting = setInterval(() => {
       void publish(devices, TOPICS.tasmota1, tasmota(25.0)).catch(() => undefined);
       void publish(devices, TOPICS.tasmota2, tasmota(27.0)).catch(() => undefined);

@@ -91,11 +91,9 @@ for (const kind of brokerKinds()) {
       const from = published.messages.length;
       const sentAt = Date.now();
       await devices.publishAsync("zigbee2mqtt/window/kitchen", z2mContact(false), { qos: 1 });
-      const opened = await published.waitFor(
-        (message) =>
-          published.messages.indexOf(message) >= from &&
-          message.topic === `${BASE}/windows/state` &&
-          message.payload === "ON",
+      const opened = await published.waitForFrom(
+        from,
+        (message) => message.topic === `${BASE}/windows/state` && message.payload === "ON",
         1_000,
       );
       expect(opened.payload).toBe("ON");
@@ -119,27 +117,22 @@ for (const kind of brokerKinds()) {
       const { addon } = await start([{ ...WINDOWS, delay_off: 300 }], { now: () => time });
       const opened = published.messages.length;
       await devices.publishAsync("zigbee2mqtt/window/kitchen", z2mContact(false), { qos: 1, retain: true });
-      await published.waitFor(
+      await published.waitForFrom(
+        opened,
         (message) =>
-          published.messages.indexOf(message) >= opened &&
-          message.topic === `${BASE}/windows/attributes` &&
-          message.payload.includes('"counted_count":1'),
+          message.topic === `${BASE}/windows/attributes` && message.payload.includes('"counted_count":1'),
       );
-      await published.waitFor(
-        (message) =>
-          published.messages.indexOf(message) >= opened &&
-          message.topic === `${BASE}/windows/availability` &&
-          message.payload === "online",
+      await published.waitForFrom(
+        opened,
+        (message) => message.topic === `${BASE}/windows/availability` && message.payload === "online",
       );
 
       let from = published.messages.length;
       time += 1_000;
       await devices.publishAsync("zigbee2mqtt/window/kitchen", z2mContact(true), { qos: 1, retain: true });
-      const pending = await published.waitFor(
-        (message) =>
-          published.messages.indexOf(message) >= from &&
-          message.topic === `${BASE}/windows/attributes` &&
-          message.payload.includes('"pending"'),
+      const pending = await published.waitForFrom(
+        from,
+        (message) => message.topic === `${BASE}/windows/attributes` && message.payload.includes('"pending"'),
       );
       expect(JSON.parse(pending.payload)).toMatchObject({ pending: { state: "OFF" } });
       time += 299_000;
@@ -149,11 +142,9 @@ for (const kind of brokerKinds()) {
 
       // Reopened within the delay: the pending OFF is cancelled, and closing again starts it anew.
       await devices.publishAsync("zigbee2mqtt/window/kitchen", z2mContact(false), { qos: 1, retain: true });
-      await published.waitFor(
-        (message) =>
-          published.messages.indexOf(message) >= from &&
-          message.topic === `${BASE}/windows/attributes` &&
-          !message.payload.includes('"pending"'),
+      await published.waitForFrom(
+        from,
+        (message) => message.topic === `${BASE}/windows/attributes` && !message.payload.includes('"pending"'),
       );
       time += 1_000;
       await devices.publishAsync("zigbee2mqtt/window/kitchen", z2mContact(true), { qos: 1, retain: true });
@@ -174,9 +165,7 @@ for (const kind of brokerKinds()) {
       time += 1_000;
       from = published.messages.length;
       await addon.readNow();
-      const off = await published.waitFor(
-        (message) => published.messages.indexOf(message) >= from && message.topic === `${BASE}/windows/state`,
-      );
+      const off = await published.waitForFrom(from, (message) => message.topic === `${BASE}/windows/state`);
       expect(off.payload).toBe("OFF");
     });
 

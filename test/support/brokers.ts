@@ -464,6 +464,12 @@ export interface Collector {
   readonly messages: readonly ReceivedMessage[];
   /** The first message, already received or still to come, that satisfies the predicate. */
   waitFor(predicate: (message: ReceivedMessage) => boolean, timeoutMs?: number): Promise<ReceivedMessage>;
+  /** The same among the messages from index `from` on: those after a step the test took. */
+  waitForFrom(
+    from: number,
+    predicate: (message: ReceivedMessage) => boolean,
+    timeoutMs?: number,
+  ): Promise<ReceivedMessage>;
   /** Stops recording; the subscription itself stays. */
   stop(): void;
 }
@@ -509,8 +515,9 @@ export async function collect(client: MqttClient, filter: string, qos: 0 | 1 | 2
     throw new Error(`the broker refused the subscription to ${filter}`);
   }
 
-  const waitFor = (predicate: (message: ReceivedMessage) => boolean, timeoutMs = 5_000) => {
-    const already = messages.find(predicate);
+  // Every message still to come is at an index past `from`: only those already in need the index.
+  const waitForFrom = (from: number, predicate: (message: ReceivedMessage) => boolean, timeoutMs = 5_000) => {
+    const already = messages.find((message, index) => index >= from && predicate(message));
     if (already !== undefined) return Promise.resolve(already);
     return new Promise<ReceivedMessage>((resolve, reject) => {
       const waiter = (message: ReceivedMessage) => {
@@ -531,5 +538,8 @@ export async function collect(client: MqttClient, filter: string, qos: 0 | 1 | 2
     });
   };
 
-  return { messages, waitFor, stop: () => client.off("message", onMessage) };
+  const waitFor = (predicate: (message: ReceivedMessage) => boolean, timeoutMs?: number) =>
+    waitForFrom(0, predicate, timeoutMs);
+
+  return { messages, waitFor, waitForFrom, stop: () => client.off("message", onMessage) };
 }
