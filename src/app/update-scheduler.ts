@@ -98,12 +98,7 @@ export class UpdateScheduler {
    * up with a wake whose timer has yet to fire (a pending change that fell due, a reading gone stale).
    */
   markDue(): void {
-    const now = this.options.now();
-    for (const [entityKey, at] of this.wakes) {
-      if (at > now) continue;
-      this.wakes.delete(entityKey);
-      this.options.evaluation.markEntityChanged(entityKey);
-    }
+    this.markDueWakes();
     // What the read does not cover (formulas of other intervals, rules not read now) the flush does.
     this.poke();
   }
@@ -160,13 +155,18 @@ export class UpdateScheduler {
 
   private wake(): void {
     this.wakeTimerAt = Number.POSITIVE_INFINITY;
+    this.markDueWakes();
+    this.armWakeTimer();
+    void this.flush();
+  }
+
+  /** Marks the entities whose wake has come for recomputing, and forgets those wakes. */
+  private markDueWakes(): void {
     const now = this.options.now();
     for (const [entityKey, at] of this.wakes) {
       if (at > now) continue;
       this.wakes.delete(entityKey);
       this.options.evaluation.markEntityChanged(entityKey);
     }
-    this.armWakeTimer();
-    void this.flush();
   }
 }

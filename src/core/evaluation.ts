@@ -1,4 +1,4 @@
-import { LISTED_SOURCES } from "./derived-value.js";
+import { LISTED_SOURCES, type DerivedValue } from "./derived-value.js";
 import type { EntityIdentity } from "./entity-group.js";
 import { FormulaRules } from "./formula-rules.js";
 import { readAtOnce, type ReadResult, type SteppedRead } from "./read-job.js";
@@ -37,15 +37,9 @@ export class Evaluation {
     listLimit = LISTED_SOURCES,
     options: { readonly onlyChanged?: boolean } = {},
   ): SteppedRead {
-    const aggregates = this.store.beginRead(now, ruleKeys, listLimit, options);
-    return {
-      step: (budget, enough) => aggregates.step(budget, enough),
-      result: () => {
-        const result = aggregates.result();
-        const formulas = this.formulas.afterRead(result.values, now, ruleKeys);
-        return { ...result, values: [...result.values, ...formulas] };
-      },
-    };
+    return withFormulas(this.store.beginRead(now, ruleKeys, listLimit, options), (values) =>
+      this.formulas.afterRead(values, now, ruleKeys),
+    );
   }
 
   /** Derived values of the `update: change` entities whose inputs changed, formulas following them. */
@@ -55,15 +49,9 @@ export class Evaluation {
 
   /** The same a slice at a time, the formulas following in the last. */
   beginReadChanged(now: number, listLimit = LISTED_SOURCES): SteppedRead {
-    const aggregates = this.store.beginReadChanged(now, listLimit);
-    return {
-      step: (budget, enough) => aggregates.step(budget, enough),
-      result: () => {
-        const result = aggregates.result();
-        const formulas = this.formulas.afterChange(result.values, now);
-        return { ...result, values: [...result.values, ...formulas] };
-      },
-    };
+    return withFormulas(this.store.beginReadChanged(now, listLimit), (values) =>
+      this.formulas.afterChange(values, now),
+    );
   }
 
   /** Whether a readChanged has something to compute. Cheap enough for every message. */
@@ -102,4 +90,18 @@ export class Evaluation {
     this.store.reserveEntityKeys(saved);
     this.formulas.reserveEntityKeys(saved);
   }
+}
+
+/** The store's stepped read, with the formulas over its values computed once it is done. */
+function withFormulas(
+  aggregates: SteppedRead,
+  formulasOver: (values: readonly DerivedValue[]) => DerivedValue[],
+): SteppedRead {
+  return {
+    step: (budget, enough) => aggregates.step(budget, enough),
+    result: () => {
+      const result = aggregates.result();
+      return { ...result, values: [...result.values, ...formulasOver(result.values)] };
+    },
+  };
 }

@@ -131,7 +131,11 @@ export class ReadingsStore {
   /** The hot path: remember the latest payload of `topic`. `now` is a monotonic clock's. */
   ingest(topic: string, payload: string, now: number): void {
     const source = this.sourceOf(topic, now);
-    if (source === undefined) return;
+    if (source !== undefined) this.arrive(source, payload, now);
+  }
+
+  /** A message on a known source: kept, and the groups on change it feeds (or its device's) marked. */
+  private arrive(source: SourceTopic, payload: SourceTopic["payload"], now: number): void {
     source.payload = payload;
     source.receivedAt = now;
     source.arrival = ++this.arrivals;
@@ -182,13 +186,7 @@ export class ReadingsStore {
   /** A payload too large to keep: remembered only as unusable, so it cannot pin memory. */
   ingestOversized(topic: string, bytes: number, now: number): void {
     const source = this.sourceOf(topic, now);
-    if (source === undefined) return;
-    source.payload = { bytes };
-    source.receivedAt = now;
-    source.arrival = ++this.arrivals;
-    const changeGroups = source.membership.changeGroups;
-    if (changeGroups !== null) this.markChanged(changeGroups);
-    if (source instanceof AvailabilityTopic) this.markDependents(source.dependents);
+    if (source !== undefined) this.arrive(source, { bytes }, now);
   }
 
   /**
@@ -214,7 +212,8 @@ export class ReadingsStore {
     { onlyChanged = false }: { readonly onlyChanged?: boolean } = {},
   ): ReadJob {
     const groups: EntityGroup[] = [];
-    this.relinkDevices();
+    // Devices are linked again by the read's pass; an entity computed before new availability
+    // topics appeared is computed again whatever its sources' links (unchangedSince).
     for (const state of this.selectStates(ruleKeys))
       for (const group of state.groups.values())
         if (!onlyChanged || group.changed || !this.unchangedSince(group, now)) groups.push(group);

@@ -61,7 +61,7 @@ export class SourceTopic {
     return (this.flags & PARTIAL) !== 0;
   }
   set partial(value: boolean) {
-    this.flags = value ? this.flags | PARTIAL : this.flags & ~PARTIAL;
+    this.setFact(PARTIAL, value);
   }
 
   /** Whether some read found a value at a rule's path: only such a source is listed when stale. */
@@ -69,7 +69,7 @@ export class SourceTopic {
     return (this.flags & HAD_READING) !== 0;
   }
   set hadReading(value: boolean) {
-    this.flags = value ? this.flags | HAD_READING : this.flags & ~HAD_READING;
+    this.setFact(HAD_READING, value);
   }
 
   /** Warned about as unusable, and not usable since: one warning per change of state. */
@@ -77,7 +77,11 @@ export class SourceTopic {
     return (this.flags & WARNED) !== 0;
   }
   set warned(value: boolean) {
-    this.flags = value ? this.flags | WARNED : this.flags & ~WARNED;
+    this.setFact(WARNED, value);
+  }
+
+  private setFact(fact: number, value: boolean): void {
+    this.flags = value ? this.flags | fact : this.flags & ~fact;
   }
 
   /** Whether read `pass` has evaluated this topic already: a read evaluates each topic once. */
