@@ -441,6 +441,21 @@ export function renderReport(report: BenchReport): string {
   if (path !== undefined) {
     const rounds = report.rounds;
     const { bare, plain, featured, ratios } = path;
+    /** A figure of the three subscribers, with (b)/(a) and (c)/(a) beside them. */
+    const ratioRow = (
+      label: string,
+      figure: keyof PathRatios,
+      format: (value: number) => string,
+      target: string,
+    ): string[] => [
+      label,
+      format(bare[figure]),
+      format(plain[figure]),
+      fixed(ratios.plain[figure]),
+      format(featured[figure]),
+      fixed(ratios.featured[figure]),
+      target,
+    ];
     lines.push(
       `Message path (median of ${rounds.length} round${rounds.length === 1 ? "" : "s"}; ratios are the medians of the rounds' own ratios)`,
     );
@@ -448,42 +463,20 @@ export function renderReport(report: BenchReport): string {
       table(
         [
           ["", "(a) bare MQTT.js", "(b) plain rules", "(b)/(a)", "(c) every feature", "(c)/(a)", "target"],
-          [
+          ratioRow(
             "messages per second",
-            int(bare.messagesPerSecond),
-            int(plain.messagesPerSecond),
-            fixed(ratios.plain.messagesPerSecond),
-            int(featured.messagesPerSecond),
-            fixed(ratios.featured.messagesPerSecond),
+            "messagesPerSecond",
+            int,
             `(b) ${targetCell("throughput, (b)/(a)")}`,
-          ],
-          [
+          ),
+          ratioRow(
             "CPU per message (µs)",
-            fixed(bare.cpuMicrosPerMessage),
-            fixed(plain.cpuMicrosPerMessage),
-            fixed(ratios.plain.cpuMicrosPerMessage),
-            fixed(featured.cpuMicrosPerMessage),
-            fixed(ratios.featured.cpuMicrosPerMessage),
+            "cpuMicrosPerMessage",
+            (value) => fixed(value),
             `<= ${CPU_TARGET} ${tick(targets.get("CPU per message, (b) plain rules / (a)")?.met === true)}, ${tick(targets.get("CPU per message, (c) every feature, half on change / (a)")?.met === true)}`,
-          ],
-          [
-            "peak RSS (MB)",
-            mb(bare.peakRssBytes),
-            mb(plain.peakRssBytes),
-            fixed(ratios.plain.peakRssBytes),
-            mb(featured.peakRssBytes),
-            fixed(ratios.featured.peakRssBytes),
-            `(b) ${targetCell("peak RSS, (b)/(a)")}`,
-          ],
-          [
-            "RSS idle, subscribed (MB)",
-            mb(bare.idleRssBytes),
-            mb(plain.idleRssBytes),
-            fixed(ratios.plain.idleRssBytes),
-            mb(featured.idleRssBytes),
-            fixed(ratios.featured.idleRssBytes),
-            "",
-          ],
+          ),
+          ratioRow("peak RSS (MB)", "peakRssBytes", mb, `(b) ${targetCell("peak RSS, (b)/(a)")}`),
+          ratioRow("RSS idle, subscribed (MB)", "idleRssBytes", mb, ""),
           ["publishes per second it caused", "", "", "", fixed(featured.publishedPerSecond, 0), "", ""],
           [
             "received / expected (worst round)",
